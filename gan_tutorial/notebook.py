@@ -1,0 +1,36 @@
+"""What a chapter's first code cell calls: quick or full mode, the device, the seed."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .train import resolve_device
+
+
+@dataclass(frozen=True)
+class Mode:
+    """``quick`` is True when ``GAN_TUTORIAL_QUICK=1`` (CI, CPUs); ``full`` otherwise."""
+
+    quick: bool
+    device: torch.device
+
+    def pick(self, quick, full):
+        """``quick`` in quick mode, ``full`` in full mode: e.g. ``steps = MODE.pick(200, 5000)``."""
+        return quick if self.quick else full
+
+
+def setup(seed: int = 0) -> Mode:
+    """Seed every generator, pick the mode and the device, and say which were picked."""
+    quick = os.environ.get("GAN_TUTORIAL_QUICK", "0") == "1"
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    device = resolve_device("auto")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+    print(f"mode: {'quick' if quick else 'full'}, device: {name}")
+    return Mode(quick, device)

@@ -1,0 +1,143 @@
+"""Plots: image grids (no torchvision), 2-D samples over D's contour, loss curves, animations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+
+def image_grid(images: Tensor, nrow: int | None = None, padding: int = 2,
+               pad_value: float = 1.0) -> np.ndarray:
+    """Tile ``images`` ``(N, C, H, W)`` in [-1, 1] into one ``(rows*H', cols*W', C)`` array in [0, 1].
+
+    ``nrow`` is the number of images per row (default: a square-ish grid).
+    """
+    x = images.detach().float().cpu()
+    if x.ndim != 4:
+        raise ValueError(f"image_grid needs images shaped (N, C, H, W), got {tuple(x.shape)}.")
+    n, c, h, w = x.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    x = ((x.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy()  # (N, H, W, C) in [0, 1]
+    grid = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding, c),
+                   pad_value, dtype=np.float32)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[top:top + h, left:left + w] = x[i]
+    return grid
+
+
+def save_image_grid(images: Tensor, path: str | Path, nrow: int | None = None,
+                    scale: int = 2) -> Path:
+    """Save ``images`` ``(N, C, H, W)`` in [-1, 1] as one PNG grid (enlarged ``scale`` times)."""
+    grid = (image_grid(images, nrow) * 255).round().astype(np.uint8)
+    img = Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid)
+    img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def show_images(images: Tensor, nrow: int | None = None, ax=None, title: str | None = None):
+    """Draw an image grid on ``ax`` (a new figure if None) and return the axes."""
+    ax = ax or plt.figure(figsize=(5, 5)).gca()
+    grid = image_grid(images, nrow)
+    ax.imshow(grid[..., 0] if grid.shape[2] == 1 else grid, cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+@torch.no_grad()
+def d_surface(D: nn.Module, xlim: Sequence[float], ylim: Sequence[float], n: int = 200,
+              transform=torch.sigmoid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evaluate a 2-D scalar ``D`` on an ``n x n`` grid; returns ``(X, Y, transform(D))``."""
+    xs, ys = torch.linspace(*xlim, n), torch.linspace(*ylim, n)
+    X, Y = torch.meshgrid(xs, ys, indexing="xy")
+    pts = torch.stack([X.reshape(-1), Y.reshape(-1)], dim=1)
+    device = next(D.parameters()).device
+    was = D.training
+    D.eval()
+    scores = D(pts.to(device)).float().cpu()
+    D.train(was)
+    if transform is not None:
+        scores = transform(scores)
+    return X.numpy(), Y.numpy(), scores.reshape(n, n).numpy()
+
+
+def plot_samples_2d(fake: Tensor, real: Tensor | None = None, D: nn.Module | None = None,
+                    ax=None, lim: float | None = None, title: str | None = None,
+                    transform=torch.sigmoid):
+    """Scatter 2-D ``fake`` (and ``real``) samples, over the contour of ``transform(D(x))``.
+
+    With the default sigmoid the colours read as D's probability that a point is real.
+    """
+    ax = ax or plt.figure(figsize=(4.5, 4.5)).gca()
+    fake = fake.detach().float().cpu()
+    pts = fake if real is None else torch.cat([fake, real.detach().float().cpu()])
+    lim = lim or float(pts.abs().max()) * 1.15 + 1e-3
+    if D is not None:
+        X, Y, Z = d_surface(D, (-lim, lim), (-lim, lim), transform=transform)
+        cs = ax.contourf(X, Y, Z, levels=20, cmap="RdBu_r", alpha=0.55)
+        plt.colorbar(cs, ax=ax, fraction=0.046, pad=0.04,
+                     label="D(x)" if transform is torch.sigmoid else "score")
+    if real is not None:
+        r = real.detach().float().cpu()
+        ax.scatter(r[:, 0], r[:, 1], s=4, c="k", alpha=0.5, label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:orange", alpha=0.6, label="generated")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_losses(history, ax=None, title: str | None = None):
+    """Plot D's and G's losses (and the penalty, when there is one) against the step."""
+    ax = ax or plt.figure(figsize=(6, 3.5)).gca()
+    ax.plot(history.step, history.d_loss, label="D loss")
+    ax.plot(history.step, history.g_loss, label="G loss")
+    if any(p != 0 for p in history.penalty):
+        ax.plot(history.step, history.penalty, label="penalty (unweighted)", alpha=0.7)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def animate_snapshots(snapshots: Sequence[tuple[int, Tensor]], real: Tensor | None = None,
+                      interval: int = 400):
+    """A matplotlib animation of sample snapshots ``[(step, samples), ...]`` (images or 2-D).
+
+    In a notebook, show it with ``IPython.display.HTML(anim.to_jshtml())``.
+    """
+    from matplotlib import animation
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+
+    def draw(i):
+        ax.clear()
+        step, x = snapshots[i]
+        if x.ndim == 4:
+            show_images(x, ax=ax, title=f"step {step}")
+        else:
+            plot_samples_2d(x, real, ax=ax, title=f"step {step}")
+        return []
+
+    anim = animation.FuncAnimation(fig, draw, frames=len(snapshots), interval=interval)
+    plt.close(fig)
+    return anim

@@ -1,0 +1,1 @@
+"""Sympy derivations, one module per chapter; the notebooks and the tests assert their results."""

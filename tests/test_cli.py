@@ -1,0 +1,40 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gan_tutorial import cli
+
+
+def test_train_writes_samples_metrics_and_a_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    code = cli.main(["train", "--steps", "40", "--batch-size", "32", "--out", str(out), "--no-progress"])
+    assert code == 0
+    assert (out / "samples.png").stat().st_size > 1000
+    assert [p.name for p in out.glob("step_*.pt")] == ["step_00000040.pt"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"] == "ring8" and metrics["loss"] == "ns" and metrics["steps"] == 40
+    assert len(metrics["mode_coverage"]["per_mode"]) == 8
+    assert metrics["config"]["batch_size"] == 32 and metrics["config"]["lr_d"] == 1e-3
+
+
+def test_list_names_data_and_losses(capsys):
+    assert cli.main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "ring8" in text and "mnist5k" in text and "minimax" in text
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--loss", "nss"], "unknown loss 'nss'. Did you mean 'ns'?"),
+    (["--data", "ring"], "unknown data set 'ring'"),
+    (["--steps", "0"], "steps must be a positive integer"),
+    (["--lr-d", "-1"], "lr_d must be a positive number"),
+    (["--steps", "ten"], "invalid int value"),
+])
+def test_bad_options_give_one_line(args, message, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "gan_tutorial.cli", "train", "--out",
+                           str(tmp_path), *args], capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr

@@ -1,0 +1,165 @@
+import os
+import signal
+
+import pytest
+import torch
+
+from gan_tutorial import data, models, train
+from gan_tutorial.errors import CheckpointError, ConfigError, DataError, ShapeError
+
+X = data.toy("ring8", 512, seed=0)
+
+
+def _models(seed=0, latent=4):
+    torch.manual_seed(seed)
+    return models.MLPGenerator(latent, 2, hidden=16, depth=2), models.MLPDiscriminator(2, hidden=16, depth=2)
+
+
+def _config(**kw):
+    base = dict(steps=12, batch_size=16, log_every=4, progress=False, lr_d=1e-3, lr_g=1e-3)
+    return train.TrainConfig(**{**base, **kw})
+
+
+def test_fit_runs_and_records_history():
+    G, D = _models()
+    before = [p.clone() for p in G.parameters()]
+    h = train.fit(G, D, X, _config(n_critic=2, sample_every=6, n_samples=10))
+    assert h.step == [4, 8, 12]
+    assert len(h.d_loss) == len(h.g_loss) == 3
+    assert all(torch.isfinite(torch.tensor(h.d_loss + h.g_loss)))
+    assert [s for s, _ in h.snapshots] == [6, 12] and h.snapshots[0][1].shape == (10, 2)
+    assert all(not torch.equal(a, b) for a, b in zip(before, G.parameters()))
+
+
+def test_fit_is_deterministic_for_a_seed():
+    runs = []
+    for _ in range(2):
+        G, D = _models()
+        train.fit(G, D, X, _config())
+        runs.append(torch.cat([p.flatten() for p in G.parameters()]))
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_d_step_detaches_the_fake_batch():
+    G, D = _models()
+    opt = torch.optim.Adam(D.parameters())
+    from gan_tutorial.losses import get_loss
+
+    train.d_step(G, D, opt, get_loss("ns"), X[:8], torch.randn(8, 4), 0.0)
+    assert all(p.grad is None for p in G.parameters())
+    assert all(p.grad is not None for p in D.parameters())
+
+
+def test_callbacks_see_each_logging_step():
+    seen = []
+    G, D = _models()
+    train.fit(G, D, X, _config(), callbacks=[lambda s: seen.append((s.step, s.history.step[-1]))])
+    assert seen == [(4, 4), (8, 8), (12, 12)]
+
+
+def _weights(*mods):
+    return torch.cat([p.detach().flatten() for m in mods for p in m.state_dict().values()
+                      if p.is_floating_point()])
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path):
+    G1, D1 = _models()
+    h1 = train.fit(G1, D1, X, _config(steps=12))
+    G2, D2 = _models()
+    train.fit(G2, D2, X, _config(steps=8, out=str(tmp_path)))
+    G3, D3 = _models(seed=123)  # different init: everything must come from the checkpoint
+    h3 = train.fit(G3, D3, X, _config(steps=12, resume=str(tmp_path)))
+    assert torch.equal(_weights(G1, D1), _weights(G3, D3))
+    assert h3.step == h1.step and h3.d_loss[-1] == h1.d_loss[-1]
+
+
+def test_checkpoints_are_kept_and_rotated(tmp_path):
+    G, D = _models()
+    train.fit(G, D, X, _config(steps=12, checkpoint_every=3, keep_checkpoints=2, out=str(tmp_path)))
+    assert [p.name for p in train.checkpoint_files(tmp_path)] == ["step_00000009.pt", "step_00000012.pt"]
+    assert not list(tmp_path.glob(".*tmp*"))
+    state = train.load_checkpoint(tmp_path / "step_00000012.pt")
+    assert state["step"] == 12 and set(state) >= {"G", "D", "opt_g", "opt_d", "torch_rng"}
+
+
+def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_resumes_exactly(tmp_path):
+    def interrupt(state):
+        if state.step == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    G, D = _models()
+    with pytest.raises(KeyboardInterrupt, match="after step 4"):
+        train.fit(G, D, X, _config(log_every=2, out=str(tmp_path)), callbacks=[interrupt])
+    assert [p.name for p in train.checkpoint_files(tmp_path)] == ["step_00000004.pt"]
+    G2, D2 = _models(seed=5)
+    train.fit(G2, D2, X, _config(log_every=2, resume=str(tmp_path)))
+    G1, D1 = _models()
+    train.fit(G1, D1, X, _config(log_every=2))
+    assert torch.equal(_weights(G1, D1), _weights(G2, D2))
+
+
+def test_damaged_and_pickled_checkpoints_are_refused(tmp_path):
+    G, D = _models()
+    train.fit(G, D, X, _config(steps=4, out=str(tmp_path)))
+    good = train.checkpoint_files(tmp_path)[-1]
+    bad = tmp_path / "truncated.pt"
+    bad.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="truncated"):
+        train.load_checkpoint(bad)
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this ran while loading",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"step": 1, "x": Payload()}, evil)
+    with pytest.raises(CheckpointError, match="pickled code"):
+        train.load_checkpoint(evil)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        train.load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_atomic_save_leaves_the_old_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "c.pt"
+    train.save_checkpoint(path, {"step": 1})
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", boom)
+    with pytest.raises(OSError):
+        train.save_checkpoint(path, {"step": 2})
+    assert train.load_checkpoint(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("steps", 0, "steps must be a positive integer"),
+    ("batch_size", -1, "batch_size"),
+    ("lr_d", 0.0, "lr_d must be a positive number"),
+    ("n_critic", 0, "n_critic"),
+    ("loss", "wgan-gpp", "unknown loss"),
+])
+def test_bad_config_values_are_named(field, value, match):
+    with pytest.raises(ConfigError, match=match):
+        _config(**{field: value}).validate()
+
+
+def test_models_that_do_not_fit_the_data_are_named():
+    G, D = _models()
+    with pytest.raises(ShapeError, match=r"G makes samples of shape \(2,\)"):
+        train.fit(G, D, torch.randn(64, 3), _config())
+    G, _ = _models()
+    vector_D = models.MLPDiscriminator(2, hidden=8, out_dim=3)
+    with pytest.raises(ShapeError, match="one score per sample"):
+        train.fit(G, vector_D, X, _config())
+    with pytest.raises(DataError, match="NaN"):
+        train.fit(*_models(), torch.full((8, 2), float("nan")), _config())
+
+
+def test_unavailable_device_is_named():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        train.resolve_device("cuda")
+    assert train.resolve_device("auto").type in ("cpu", "mps")
