@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+
 from . import data as data_mod
 from .errors import ConfigError, GanTutorialError, unknown_name
 from .losses import LOSSES, get_loss

@@ -1,8 +1,9 @@
-"""Metrics: mode coverage on the toy mixtures (more metrics come with the chapters)."""
+"""Metrics: mode coverage on the toy mixtures, and a Frechet distance for digits that works offline."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -45,3 +46,152 @@ def mode_coverage(samples: Tensor, centers: Tensor, std: float, threshold: float
         "per_mode": per_mode.tolist(),
         "reverse_kl": reverse_kl,
     }
+
+
+# ----------------------------------------------------------------------------- Frechet distance
+def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> float:
+    """Frechet distance between the Gaussians N(mu1, sigma1) and N(mu2, sigma2).
+
+    ``d^2 = ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^{1/2})`` (Dowson and
+    Landau, 1982), the formula of FID (Heusel et al., 2017). The trace of the matrix square
+    root is computed as ``Tr((s1^{1/2} sigma2 s1^{1/2})^{1/2})``, the sum of the square roots of
+    the eigenvalues of a symmetric positive semi-definite matrix, in float64.
+    """
+    mu1, mu2 = mu1.to(torch.float64), mu2.to(torch.float64)
+    s1, s2 = sigma1.to(torch.float64), sigma2.to(torch.float64)
+    evals, evecs = torch.linalg.eigh(s1)
+    root1 = evecs @ torch.diag(evals.clamp(min=0).sqrt()) @ evecs.T
+    middle = root1 @ s2 @ root1
+    tr_covmean = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
+    return float(((mu1 - mu2) ** 2).sum() + torch.trace(s1) + torch.trace(s2) - 2 * tr_covmean)
+
+
+def gaussian_stats(features: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean ``(d,)`` and unbiased covariance ``(d, d)`` of ``features`` ``(n, d)``, in float64."""
+    f = features.detach().to(torch.float64).cpu()
+    return f.mean(0), torch.cov(f.T)
+
+
+class DigitClassifier(torch.nn.Module):
+    """A small CNN for 28x28 digits; ``features(x)`` is its 128-d penultimate layer.
+
+    It plays the role that the Inception network plays in FID: a network trained on real
+    images whose features summarise what a digit looks like. It is trained by the package
+    on real digits (:func:`digit_classifier`), so it needs no downloaded weights.
+    """
+
+    def __init__(self, n_classes: int = 10):
+        super().__init__()
+        nn = torch.nn
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # (B, 32, 14, 14)
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 64, 7, 7)
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),          # (B, 128)
+        )
+        self.head = nn.Linear(128, n_classes)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x))
+
+
+def mnist5k_split(seed: int = 0, n_test_per_class: int = 100):
+    """Split ``mnist5k`` into ``(x_train, y_train), (x_test, y_test)``, balanced per class."""
+    from .data import images
+
+    x, y = images("mnist5k")
+    g = torch.Generator().manual_seed(seed)
+    test = torch.zeros(len(y), dtype=torch.bool)
+    for c in range(10):
+        idx = (y == c).nonzero().squeeze(1)
+        test[idx[torch.randperm(len(idx), generator=g)[:n_test_per_class]]] = True
+    return (x[~test], y[~test]), (x[test], y[test])
+
+
+def _shift(x: Tensor, g: torch.Generator, max_shift: int = 2) -> Tensor:
+    """Random translations by up to ``max_shift`` pixels (padding with the background -1)."""
+    pad = torch.nn.functional.pad(x, [max_shift] * 4, value=-1.0)
+    dx, dy = torch.randint(0, 2 * max_shift + 1, (2,), generator=g).tolist()
+    return pad[..., dy:dy + x.shape[-2], dx:dx + x.shape[-1]]
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, x: Tensor, y: Tensor, batch_size: int = 500) -> float:
+    """Fraction of ``x`` that ``model`` classifies as ``y``."""
+    model.eval()
+    device = next(model.parameters()).device
+    correct = sum(int((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum())
+                  for i in range(0, len(x), batch_size))
+    return correct / len(x)
+
+
+def train_digit_classifier(x: Tensor, y: Tensor, epochs: int = 12, batch_size: int = 64,
+                           lr: float = 1e-3, seed: int = 0, device: str | torch.device = "cpu",
+                           progress: bool = False) -> DigitClassifier:
+    """Train :class:`DigitClassifier` on digits ``x`` ``(N, 1, 28, 28)`` in [-1, 1], labels ``y``.
+
+    Adam with a learning rate that decays linearly to 0, and random shifts of up to two
+    pixels as augmentation.
+    """
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    model = DigitClassifier().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * (len(x) // batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / steps)
+    model.train()
+    for _ in tqdm(range(epochs), disable=not progress, desc="digit classifier"):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x) - batch_size + 1, batch_size):
+            idx = perm[i:i + batch_size]
+            xb, yb = _shift(x[idx], g).to(device), y[idx].to(device)
+            loss = torch.nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    return model.eval()
+
+
+def digit_classifier(cache: str | None = "data/digit_classifier.pt", seed: int = 0,
+                     device: str | torch.device = "cpu") -> tuple[DigitClassifier, float]:
+    """The course's digit classifier and its test accuracy on the held-out ``mnist5k`` split.
+
+    Trained on the 4,000 training digits of :func:`mnist5k_split` the first time (about half
+    a minute on a CPU) and cached in ``cache`` (``None``: no cache).
+    """
+    from .train import load_checkpoint, save_checkpoint
+
+    (x_tr, y_tr), (x_te, y_te) = mnist5k_split(seed)
+    model = DigitClassifier()
+    if cache is not None and Path(cache).is_file():
+        model.load_state_dict(load_checkpoint(cache)["model"])
+    else:
+        model = train_digit_classifier(x_tr, y_tr, seed=seed)
+        if cache is not None:
+            save_checkpoint(cache, {"model": model.state_dict()})
+    model = model.to(device).eval()
+    return model, accuracy(model, x_te, y_te)
+
+
+@torch.no_grad()
+def digit_features(classifier: DigitClassifier, x: Tensor, batch_size: int = 500) -> Tensor:
+    """Penultimate-layer features ``(N, 128)`` of images ``x`` ``(N, 1, 28, 28)`` in [-1, 1]."""
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    return torch.cat([classifier.features(x[i:i + batch_size].to(device)).cpu()
+                      for i in range(0, len(x), batch_size)])
+
+
+def frechet_digit_distance(classifier: DigitClassifier, x1: Tensor, x2: Tensor) -> float:
+    """Frechet distance between two sets of digit images in the classifier's feature space.
+
+    Compare only numbers computed with the same sample sizes: the estimate is biased upwards
+    for small samples.
+    """
+    return frechet_distance(*gaussian_stats(digit_features(classifier, x1)),
+                            *gaussian_stats(digit_features(classifier, x2)))

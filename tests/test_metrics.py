@@ -44,3 +44,59 @@ def test_uniform_and_collapsed_extremes():
 def test_dimension_mismatch_is_an_error():
     with pytest.raises(ValueError, match="dimension"):
         mode_coverage(torch.zeros(3, 3), CENTERS, 0.1)
+
+
+# ----------------------------------------------------------------------------- Frechet distance
+from gan_tutorial.metrics import frechet_distance, gaussian_stats  # noqa: E402
+
+
+def test_frechet_distance_of_diagonal_gaussians():
+    mu1, mu2 = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([1.0, 1.0, 0.0])
+    a, b = torch.tensor([1.0, 4.0, 9.0]), torch.tensor([4.0, 1.0, 9.0])
+    # closed form for commuting covariances: |mu1 - mu2|^2 + sum (sqrt(a) - sqrt(b))^2
+    expected = 5.0 + (1 - 2) ** 2 + (2 - 1) ** 2 + 0.0
+    assert frechet_distance(mu1, torch.diag(a), mu2, torch.diag(b)) == pytest.approx(expected, abs=1e-10)
+    assert frechet_distance(mu1, torch.diag(a), mu1, torch.diag(a)) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_frechet_distance_of_non_commuting_2x2_covariances():
+    s1 = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
+    s2 = torch.tensor([[1.0, -0.3], [-0.3, 3.0]], dtype=torch.float64)
+    assert not torch.allclose(s1 @ s2, s2 @ s1)
+    # for 2x2 M with real non-negative eigenvalues: Tr(M^1/2) = sqrt(Tr M + 2 sqrt(det M))
+    m = s1 @ s2
+    tr_root = math.sqrt(float(torch.trace(m)) + 2 * math.sqrt(float(torch.det(m))))
+    expected = 1.0 + float(torch.trace(s1) + torch.trace(s2)) - 2 * tr_root
+    got = frechet_distance(torch.zeros(2), s1, torch.tensor([1.0, 0.0]), s2)
+    assert got == pytest.approx(expected, rel=1e-10)
+
+
+def test_frechet_distance_from_samples_converges_to_the_closed_form():
+    g = torch.Generator().manual_seed(0)
+    n = 200_000
+    x1 = torch.randn(n, 2, generator=g, dtype=torch.float64) * torch.tensor([1.0, 2.0])
+    x2 = torch.randn(n, 2, generator=g, dtype=torch.float64) * torch.tensor([3.0, 2.0]) + 1.0
+    expected = 2.0 + (1 - 3) ** 2 + 0.0
+    got = frechet_distance(*gaussian_stats(x1), *gaussian_stats(x2))
+    assert got == pytest.approx(expected, abs=0.05)
+
+
+def test_mnist5k_split_is_balanced_and_disjoint():
+    from gan_tutorial.metrics import mnist5k_split
+
+    (x_tr, y_tr), (x_te, y_te) = mnist5k_split(seed=0)
+    assert len(x_tr) == 4000 and len(x_te) == 1000
+    assert torch.equal(torch.bincount(y_te), torch.full((10,), 100))
+    flat_tr = {tuple(v) for v in x_tr.flatten(1).tolist()}
+    assert not any(tuple(v) in flat_tr for v in x_te.flatten(1).tolist())
+
+
+def test_digit_features_and_distance_on_an_untrained_classifier():
+    from gan_tutorial.metrics import DigitClassifier, digit_features, frechet_digit_distance
+
+    torch.manual_seed(0)
+    model = DigitClassifier()
+    x = torch.rand(300, 1, 28, 28) * 2 - 1
+    assert digit_features(model, x, batch_size=64).shape == (300, 128)
+    assert frechet_digit_distance(model, x, x) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_digit_distance(model, x, -x) > 1e-3
