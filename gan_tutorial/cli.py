@@ -21,7 +21,7 @@ from .errors import ConfigError, GanTutorialError, unknown_name
 from .losses import LOSSES, get_loss
 from .metrics import mode_coverage
 from .models import default_models
-from .train import TrainConfig, fit
+from .train import TrainConfig, check_writable, fit
 
 # Defaults per kind of data, used where an option is not given on the command line.
 TOY_DEFAULTS = {"steps": 5000, "batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3, "latent_dim": 8}
@@ -56,18 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--root", default="data", help="folder of downloaded image sets; default data")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sub.add_parser("list", help="print the data sets and the losses")
+    b = sub.add_parser("benchmark", help="the mode-collapse league table (ring8, grid25) of every loss")
+    from .benchmark import add_arguments  # the options of benchmarks/mode_collapse.py
+
+    add_arguments(b)
     return parser
-
-
-def _check_out(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write_test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"output folder {out} cannot be written ({exc.strerror}): choose "
-                          "another --out.") from None
 
 
 def train_command(args: argparse.Namespace) -> dict:
@@ -87,7 +80,7 @@ def train_command(args: argparse.Namespace) -> dict:
                          checkpoint_every=args.checkpoint_every, out=str(out), resume=args.resume,
                          progress=not args.no_progress, n_samples=N_SCORED if toy else 64)
     config.validate()
-    _check_out(out)
+    check_writable(out)
 
     if toy:
         x = data_mod.toy(args.data, N_TOY, seed=args.seed)
@@ -155,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{summary}; wrote samples.png, metrics.json and a checkpoint to {args.out}")
         elif args.command == "list":
             list_command()
+        elif args.command == "benchmark":
+            from .benchmark import run_from_args
+
+            run_from_args(args)
         else:
             parser.print_help()
             return 2

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .train import resolve_device
+# Without ipywidgets, tqdm's notebook bar falls back to text with a warning: text is fine.
+warnings.filterwarnings("ignore", message="IProgress not found")
+
+from .train import resolve_device  # noqa: E402
 
 
 @dataclass(frozen=True)

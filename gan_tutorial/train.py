@@ -13,12 +13,16 @@ with ``torch.load(weights_only=True)``, which refuses pickled code.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
+import pickle
 import signal
 import threading
 import time
+import warnings
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +68,16 @@ class TrainConfig:
     out: str | None = None
     resume: str | None = None
     progress: bool = True
+    # what to do when a loss becomes NaN/inf: "stop", or "rollback" to the last finite
+    # logging step with both learning rates multiplied by rollback_lr_factor (at most
+    # max_rollbacks times, then stop)
+    on_divergence: str = "stop"
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
+    # speed switches (see the appendix on speed); None means "on where it is safe"
+    amp: bool | None = None  # bf16 autocast of the forward passes: auto = CUDA, no penalty
+    channels_last: bool | None = None  # NHWC memory layout for images: auto = CUDA
+    compile: bool = False  # torch.compile G and D (not with gradient penalties)
 
     def validate(self) -> None:
         """Raise a :class:`ConfigError` that names the field and the fix for any bad value."""
@@ -82,6 +96,14 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be a positive number such as 2e-4, got {v!r}.")
         if self.penalty_weight is not None and not self.penalty_weight >= 0:
             raise ConfigError(f"penalty_weight must be >= 0 or None, got {self.penalty_weight!r}.")
+        if self.on_divergence not in ("stop", "rollback"):
+            raise ConfigError(f"on_divergence must be 'stop' or 'rollback', got {self.on_divergence!r}.")
+        if not 0 < self.rollback_lr_factor < 1:
+            raise ConfigError(f"rollback_lr_factor must be in (0, 1), got {self.rollback_lr_factor!r}.")
+        if (not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2
+                or not all(0 <= b < 1 for b in self.betas)):
+            raise ConfigError(f"betas must be two numbers in [0, 1) such as (0.5, 0.999), "
+                              f"got {self.betas!r}.")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -116,12 +138,20 @@ class History:
     g_loss: list[float] = field(default_factory=list)
     penalty: list[float] = field(default_factory=list)
     snapshots: list[tuple[int, Tensor]] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # e.g. rollbacks after a divergence
     wall_time: float = 0.0
 
     def as_dict(self) -> dict:
         """Plain numbers (no tensors): for JSON and for checkpoints."""
         return {"step": list(self.step), "d_loss": list(self.d_loss), "g_loss": list(self.g_loss),
-                "penalty": list(self.penalty), "wall_time": self.wall_time}
+                "penalty": list(self.penalty), "events": list(self.events),
+                "wall_time": self.wall_time}
+
+    def load_dict(self, state: dict) -> None:
+        """Replace the recorded numbers by those of :meth:`as_dict` (snapshots are kept)."""
+        for key in ("step", "d_loss", "g_loss", "penalty", "events"):
+            setattr(self, key, list(state.get(key, [])))
+        self.wall_time = state.get("wall_time", 0.0)
 
 
 @dataclass
@@ -137,17 +167,24 @@ class TrainState:
 
 
 # ----------------------------------------------------------------------------- steps
+def _autocast(x: Tensor, amp: bool):
+    return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
+
+
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GANLoss,
-           x_real: Tensor, z: Tensor, penalty_weight: float) -> tuple[Tensor, Tensor]:
+           x_real: Tensor, z: Tensor, penalty_weight: float, amp: bool = False) -> tuple[Tensor, Tensor]:
     """One update of D: minimise ``loss.d_loss`` (e.g. maximise log D(x) + log(1 - D(G(z)))).
 
     The fake batch is made without a graph through G (it is detached): D's update needs
-    no gradient with respect to G's weights. Returns (D loss, penalty), detached.
+    no gradient with respect to G's weights. With ``amp`` the forward passes run in bf16
+    autocast and the loss is computed in float32. Returns (D loss, penalty), detached.
     """
-    with torch.no_grad():
+    with torch.no_grad(), _autocast(z, amp):
         x_fake = G(z)
-    real_scores, fake_scores = D(x_real), D(x_fake)
-    d_loss = loss.d_loss(real_scores, fake_scores, z=z, x_real=x_real, x_fake=x_fake)
+    with _autocast(z, amp):
+        real_scores, fake_scores = D(x_real), D(x_fake)
+    d_loss = loss.d_loss(real_scores.float(), fake_scores.float(), z=z, x_real=x_real,
+                         x_fake=x_fake.to(x_real.dtype))
     penalty = torch.zeros((), device=d_loss.device)
     if loss.penalty is not None and penalty_weight > 0:
         penalty = regularizers.PENALTIES[loss.penalty](D, x_real, x_fake)
@@ -160,18 +197,20 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GANLo
 
 
 def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLoss,
-           z: Tensor, x_real: Tensor) -> Tensor:
+           z: Tensor, x_real: Tensor, amp: bool = False) -> Tensor:
     """One update of G: minimise ``loss.g_loss`` (e.g. the non-saturating ``-log D(G(z))``).
 
     Only G's optimiser steps; D's gradients from this pass are discarded by the next
     ``d_step``'s ``zero_grad``.
     """
-    x_fake = G(z)
-    fake_scores = D(x_fake)
+    with _autocast(z, amp):
+        x_fake = G(z)
+        fake_scores = D(x_fake)
+        real_scores = D(x_real) if loss.g_needs_real else None
     context = {"z": z, "x_real": x_real, "x_fake": x_fake}
-    if loss.g_needs_real:
-        context["real_scores"] = D(x_real)
-    g_loss = loss.g_loss(fake_scores, **context)
+    if real_scores is not None:
+        context["real_scores"] = real_scores.float()
+    g_loss = loss.g_loss(fake_scores.float(), **context)
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
@@ -215,13 +254,26 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist: check the path, or start "
                               "without resume.")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut file loses its index
+        raise CheckpointError(f"checkpoint {path} is truncated or corrupted (not a complete torch.save "
+                              "archive): use an older checkpoint or start again.")
+    with zipfile.ZipFile(path) as archive:  # CRC-32 of every member: catches flipped bytes
+        try:
+            bad = archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            bad = str(exc)
+    if bad is not None:
+        raise CheckpointError(f"checkpoint {path} is corrupted (a checksum fails in {bad}): use an older "
+                              "checkpoint or start again.")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, bad magic, or a pickled object refused
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"checkpoint {path} cannot be read safely ({first[:160]}); it may be "
-                              "truncated, corrupted or hold pickled code: use an older "
-                              "checkpoint or start again.") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"checkpoint {path} holds pickled code or objects, which weights_only loading "
+                              "refuses: it was not written by gan_tutorial; open it with "
+                              "torch.load(..., weights_only=False) only if you trust its source.") from None
+    except Exception as exc:  # a truncated zip, a bad magic number, a file cut short
+        raise CheckpointError(f"checkpoint {path} is truncated or corrupted ({type(exc).__name__}): use an "
+                              "older checkpoint or start again.") from None
 
 
 def checkpoint_files(folder: str | Path) -> list[Path]:
@@ -229,15 +281,39 @@ def checkpoint_files(folder: str | Path) -> list[Path]:
     return sorted(Path(folder).glob("step_*.pt"))
 
 
-def _resolve_resume(resume: str | Path) -> Path:
+def load_resume(resume: str | Path, map_location: str | torch.device = "cpu") -> tuple[dict, Path]:
+    """Load the checkpoint to resume from: a file, or the newest readable one in a folder.
+
+    In a folder, a damaged newest checkpoint (a crash while a disk filled up, a partial
+    copy) is reported with a warning and the previous one is used instead.
+    """
     path = Path(resume)
-    if path.is_dir():
-        files = checkpoint_files(path)
-        if not files:
-            raise CheckpointError(f"no checkpoint (step_*.pt) in {path}: check the folder, or "
-                                  "start without resume.")
-        return files[-1]
-    return path
+    if not path.is_dir():
+        return load_checkpoint(path, map_location), path
+    files = checkpoint_files(path)
+    if not files:
+        raise CheckpointError(f"no checkpoint (step_*.pt) in {path}: check the folder, or start "
+                              "without resume.")
+    for candidate in reversed(files):
+        try:
+            return load_checkpoint(candidate, map_location), candidate
+        except CheckpointError as exc:
+            warnings.warn(f"{exc} Falling back to the previous checkpoint.", stacklevel=3)
+    raise CheckpointError(f"no readable checkpoint in {path}: start again without resume.")
+
+
+def check_writable(folder: str | Path) -> Path:
+    """Create ``folder`` if needed and make sure files can be written there."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write_test{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"output folder {folder} cannot be written ({exc.strerror or exc}): "
+                          "choose another output folder.") from None
+    return folder
 
 
 # ----------------------------------------------------------------------------- fit
@@ -250,9 +326,19 @@ def _as_tensor(data) -> Tensor:
     if data.ndim < 2 or len(data) == 0:
         raise DataError(f"data must be shaped (N, ...) with N > 0, got {tuple(data.shape)}.")
     if not data.is_floating_point():
-        raise DataError(f"data must be floating point (images scaled to [-1, 1]), got {data.dtype}.")
+        raise DataError(f"data must be floating point (images scaled to [-1, 1]), got {data.dtype}: "
+                        "use x.float() / 127.5 - 1 for 0..255 pixels.")
     if not torch.isfinite(data).all():
         raise DataError("data holds NaN or inf values: clean or drop those samples first.")
+    if data.ndim == 4:
+        if data.shape[1] not in (1, 3, 4) and data.shape[-1] in (1, 3, 4):
+            raise ShapeError(f"images must be laid out (N, C, H, W), got {tuple(data.shape)}, which "
+                             "looks like (N, H, W, C): use x.permute(0, 3, 1, 2).")
+        lo, hi = float(data.min()), float(data.max())
+        if lo < -1.001 or hi > 1.001:
+            raise DataError(f"images must be scaled to [-1, 1] (G ends in tanh), got values in "
+                            f"[{lo:.3g}, {hi:.3g}]: use x / 127.5 - 1 for 0..255 pixels, "
+                            "or 2 * x - 1 for [0, 1].")
     return data
 
 
@@ -279,8 +365,7 @@ def _check_models(G: nn.Module, D: nn.Module, loss: GANLoss, x: Tensor, device) 
                                  f"{str(exc).splitlines()[0]}. Build D for the data's shape.") from None
     finally:
         G.train(was[0]), D.train(was[1])
-    want = (2,) if loss.output == "scalar" else None
-    if want is not None and tuple(scores.shape) != want:
+    if loss.output == "scalar" and tuple(scores.shape) != (2,):
         raise ShapeError(f"loss {loss.name!r} needs D to return one score per sample (B,), got "
                          f"{tuple(scores.shape)}: build D with out_dim=None.")
     if loss.output == "vector" and scores.ndim != 2:
@@ -301,28 +386,52 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
     x = _as_tensor(data)
     device = resolve_device(config.device)
     penalty_weight = loss.penalty_weight if config.penalty_weight is None else config.penalty_weight
+    out = check_writable(config.out) if config.out else None
+    cuda = device.type == "cuda"
+    amp = (cuda and loss.penalty is None) if config.amp is None else config.amp
+    channels_last = (cuda if config.channels_last is None else config.channels_last) and x.ndim == 4
 
     torch.manual_seed(config.seed)
     G.to(device).train()
     D.to(device).train()
     _check_models(G, D, loss, x, device)
+    if channels_last:
+        G.to(memory_format=torch.channels_last)
+        D.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     sampler = BatchSampler(x, config.batch_size, device, seed=config.seed)
     z_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     z_fixed = torch.randn(config.n_samples, G.latent_dim,
                           generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
-    fused = {"fused": True} if device.type == "cuda" else {}
+    fused = {"fused": True} if cuda else {}
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas, **fused)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=config.betas, **fused)
-    history, start = History(), 0
-    out = Path(config.out) if config.out else None
+    if config.compile and loss.penalty is None:  # double backward cannot go through compile
+        G_run, D_run = torch.compile(G), torch.compile(D)
+    else:
+        G_run, D_run = G, D
+    history = History()
 
     def state_dict(step: int) -> dict:
         return {"step": step, "G": G.state_dict(), "D": D.state_dict(),
                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                 "sampler": sampler.state_dict(), "z_generator": z_gen.get_state(),
                 "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+                "cuda_rng": torch.cuda.get_rng_state_all() if cuda else [],
                 "history": history.as_dict(), "config": dataclasses.asdict(config)}
+
+    def restore(state: dict) -> int:
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        sampler.load_state_dict(state["sampler"])
+        z_gen.set_state(state["z_generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if cuda and state["cuda_rng"]:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        history.load_dict(state["history"])
+        return int(state["step"])
 
     def write_checkpoint(step: int) -> None:
         if out is None:
@@ -331,57 +440,59 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
         for old in checkpoint_files(out)[:-config.keep_checkpoints]:
             old.unlink()
 
-    if config.resume:
-        state = load_checkpoint(_resolve_resume(config.resume), map_location=device)
-        G.load_state_dict(state["G"])
-        D.load_state_dict(state["D"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        sampler.load_state_dict(state["sampler"])
-        z_gen.set_state(state["z_generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and state["cuda_rng"]:
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        for key, values in state["history"].items():
-            if key != "wall_time":
-                getattr(history, key).extend(values)
-        history.wall_time = state["history"]["wall_time"]
-        start = int(state["step"])
-
+    start = restore(load_resume(config.resume, map_location=device)[0]) if config.resume else 0
     latent, bs = G.latent_dim, config.batch_size
     sums = torch.zeros(3, device=device)  # running sums of (d_loss, g_loss, penalty)
-    count, t0, step = 0, time.perf_counter(), start
+    count, t0, step, rollbacks = 0, time.perf_counter(), start, 0
+    good = copy.deepcopy(state_dict(start)) if config.on_divergence == "rollback" else None
     bar = tqdm(total=config.steps, initial=start, disable=not config.progress,
                desc=f"{config.loss}", dynamic_ncols=True)
     with _deferred_interrupt() as interrupted:
-        for step in range(start + 1, config.steps + 1):
+        while step < config.steps:
+            step += 1
             for _ in range(config.n_critic):
                 x_real = sampler.sample()
                 z = torch.randn(bs, latent, device=device, generator=z_gen)
-                d_loss, penalty = d_step(G, D, opt_d, loss, x_real, z, penalty_weight)
+                d_loss, penalty = d_step(G_run, D_run, opt_d, loss, x_real, z, penalty_weight, amp)
             z = torch.randn(bs, latent, device=device, generator=z_gen)
-            g_loss = g_step(G, D, opt_g, loss, z, x_real)
+            g_loss = g_step(G_run, D_run, opt_g, loss, z, x_real, amp)
             sums += torch.stack([d_loss, g_loss, penalty])
             count += 1
             bar.update(1)
 
             if step % config.log_every == 0 or step == config.steps:
                 d_mean, g_mean, p_mean = (sums / count).tolist()  # the one host sync
+                sums.zero_()
+                count = 0
                 if not all(math.isfinite(v) for v in (d_mean, g_mean, p_mean)):
+                    if good is not None and rollbacks < config.max_rollbacks:
+                        rollbacks += 1
+                        bad_step, step = step, restore(copy.deepcopy(good))
+                        for opt in (opt_d, opt_g):
+                            for group in opt.param_groups:
+                                group["lr"] *= config.rollback_lr_factor
+                        history.events.append(
+                            f"loss not finite by step {bad_step}: rolled back to "
+                            f"step {step}, learning rates x{config.rollback_lr_factor:g}")
+                        good = copy.deepcopy(state_dict(step))
+                        bar.n = step
+                        bar.refresh()
+                        continue
                     bar.close()
                     last = (f"last finite losses: d_loss={history.d_loss[-1]:.4g}, "
                             f"g_loss={history.g_loss[-1]:.4g} at step {history.step[-1]}"
                             if history.step else "no finite losses were logged before")
+                    kept = f"; the last checkpoint in {out} is kept" if out else ""
                     raise TrainingDiverged(
-                        f"training diverged: a loss became NaN or inf by step {step} ({last}); "
-                        "lower lr_d/lr_g or add a penalty, and resume from the last checkpoint.")
+                        f"training diverged: a loss became NaN or inf by step {step} ({last}){kept}. "
+                        "Lower lr_d/lr_g, or set on_divergence='rollback'.")
                 history.step.append(step)
                 history.d_loss.append(d_mean)
                 history.g_loss.append(g_mean)
                 history.penalty.append(p_mean)
-                sums.zero_()
-                count = 0
                 bar.set_postfix(d_loss=f"{d_mean:.3f}", g_loss=f"{g_mean:.3f}")
+                if good is not None:
+                    good = copy.deepcopy(state_dict(step))
                 state = TrainState(step, G, D, history, config, sampler)
                 for callback in callbacks:
                     callback(state)

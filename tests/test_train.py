@@ -1,5 +1,7 @@
 import os
 import signal
+import struct
+import zipfile
 
 import pytest
 import torch
@@ -106,6 +108,17 @@ def test_damaged_and_pickled_checkpoints_are_refused(tmp_path):
     bad.write_bytes(good.read_bytes()[:200])
     with pytest.raises(CheckpointError, match="truncated"):
         train.load_checkpoint(bad)
+
+    # flip one byte inside the largest tensor's storage (a bit flip on disk or in a copy)
+    with zipfile.ZipFile(good) as archive:
+        info = max(archive.infolist(), key=lambda i: i.file_size)
+    raw = bytearray(good.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+    raw[info.header_offset + 30 + name_len + extra_len + info.file_size // 2] ^= 0xFF
+    flipped = tmp_path / "flipped.pt"
+    flipped.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="corrupted"):
+        train.load_checkpoint(flipped)
 
     class Payload:
         def __reduce__(self):
