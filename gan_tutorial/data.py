@@ -183,12 +183,21 @@ class BatchSampler:
     ``index_select`` with indices drawn on the device: no DataLoader, no host copies.
     Indices are drawn with replacement from a private generator, whose state is part of a
     checkpoint so that a resumed run sees the same batches.
+
+    Under ``torch.distributed`` each of the ``world`` ranks passes its ``rank``: all ranks
+    draw the same global batch of ``batch_size`` indices and each keeps its own slice of
+    ``batch_size // world``, so the ranks see disjoint parts of every batch and their union
+    is the batch that a single process would draw.
     """
 
     def __init__(self, x: torch.Tensor, batch_size: int, device: torch.device | str = "cpu",
-                 seed: int = 0):
+                 seed: int = 0, rank: int = 0, world: int = 1):
+        if batch_size % world:
+            raise DataError(f"batch_size {batch_size} must be divisible by the number of processes "
+                            f"({world}): it is the global batch, split evenly across them.")
         self.x = x.to(device)
-        self.batch_size = batch_size
+        self.batch_size, self.rank, self.world = batch_size, rank, world
+        self.local = slice(rank * batch_size // world, (rank + 1) * batch_size // world)
         self.generator = torch.Generator(device=self.x.device).manual_seed(seed)
 
     def __len__(self) -> int:
@@ -197,7 +206,7 @@ class BatchSampler:
     def sample(self) -> torch.Tensor:
         idx = torch.randint(len(self.x), (self.batch_size,), device=self.x.device,
                             generator=self.generator)
-        return self.x.index_select(0, idx)
+        return self.x.index_select(0, idx[self.local])
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}

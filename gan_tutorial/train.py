@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from . import regularizers
@@ -126,6 +128,30 @@ def resolve_device(name: str = "auto") -> torch.device:
                                      and torch.backends.mps.is_available()):
         raise ConfigError(f"device {name!r} asked for but MPS is not available: use 'auto' or 'cpu'.")
     return device
+
+
+# ----------------------------------------------------------------------------- distributed
+def distributed_context() -> tuple[int, int]:
+    """``(rank, world_size)`` of the running process group, ``(0, 1)`` without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed(device: str = "auto") -> tuple[int, int]:
+    """Join the process group that ``torchrun`` describes in the environment, if any.
+
+    ``torchrun --nproc_per_node N`` sets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE`` and the
+    rendezvous address; this starts the group with NCCL on GPUs and gloo on CPUs, and pins
+    each process to GPU ``LOCAL_RANK``. Without those variables it does nothing.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or (dist.is_available() and dist.is_initialized()):
+        return distributed_context()
+    gpu = device in ("auto", "cuda") and torch.cuda.is_available()
+    if gpu:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend="nccl" if gpu else "gloo")
+    return distributed_context()
 
 
 # ----------------------------------------------------------------------------- history
@@ -384,14 +410,17 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
     config.validate()
     loss = get_loss(config.loss)
     x = _as_tensor(data)
+    rank, world = distributed_context()
     device = resolve_device(config.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % torch.cuda.device_count())))
     penalty_weight = loss.penalty_weight if config.penalty_weight is None else config.penalty_weight
-    out = check_writable(config.out) if config.out else None
+    out = check_writable(config.out) if config.out and rank == 0 else None  # rank 0 writes
     cuda = device.type == "cuda"
     amp = (cuda and loss.penalty is None) if config.amp is None else config.amp
     channels_last = (cuda if config.channels_last is None else config.channels_last) and x.ndim == 4
 
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed + rank)  # penalties' random draws differ across ranks
     G.to(device).train()
     D.to(device).train()
     _check_models(G, D, loss, x, device)
@@ -399,17 +428,19 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
         G.to(memory_format=torch.channels_last)
         D.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    sampler = BatchSampler(x, config.batch_size, device, seed=config.seed)
+    sampler = BatchSampler(x, config.batch_size, device, seed=config.seed, rank=rank, world=world)
     z_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     z_fixed = torch.randn(config.n_samples, G.latent_dim,
                           generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
     fused = {"fused": True} if cuda else {}
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas, **fused)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=config.betas, **fused)
+    G_run, D_run = G, D
     if config.compile and loss.penalty is None:  # double backward cannot go through compile
         G_run, D_run = torch.compile(G), torch.compile(D)
-    else:
-        G_run, D_run = G, D
+    if world > 1:  # gradients are averaged over the ranks during backward
+        ids = [device.index] if device.type == "cuda" else None
+        G_run, D_run = (DistributedDataParallel(m, device_ids=ids) for m in (G_run, D_run))
     history = History()
 
     def state_dict(step: int) -> dict:
@@ -441,26 +472,29 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
             old.unlink()
 
     start = restore(load_resume(config.resume, map_location=device)[0]) if config.resume else 0
-    latent, bs = G.latent_dim, config.batch_size
+    latent, bs, local = G.latent_dim, config.batch_size, sampler.local
     sums = torch.zeros(3, device=device)  # running sums of (d_loss, g_loss, penalty)
     count, t0, step, rollbacks = 0, time.perf_counter(), start, 0
     good = copy.deepcopy(state_dict(start)) if config.on_divergence == "rollback" else None
-    bar = tqdm(total=config.steps, initial=start, disable=not config.progress,
+    bar = tqdm(total=config.steps, initial=start, disable=not config.progress or rank > 0,
                desc=f"{config.loss}", dynamic_ncols=True)
     with _deferred_interrupt() as interrupted:
         while step < config.steps:
             step += 1
             for _ in range(config.n_critic):
                 x_real = sampler.sample()
-                z = torch.randn(bs, latent, device=device, generator=z_gen)
+                z = torch.randn(bs, latent, device=device, generator=z_gen)[local]  # this rank's slice
                 d_loss, penalty = d_step(G_run, D_run, opt_d, loss, x_real, z, penalty_weight, amp)
-            z = torch.randn(bs, latent, device=device, generator=z_gen)
+            z = torch.randn(bs, latent, device=device, generator=z_gen)[local]
             g_loss = g_step(G_run, D_run, opt_g, loss, z, x_real, amp)
             sums += torch.stack([d_loss, g_loss, penalty])
             count += 1
             bar.update(1)
 
             if step % config.log_every == 0 or step == config.steps:
+                if world > 1:
+                    dist.all_reduce(sums)
+                    sums /= world
                 d_mean, g_mean, p_mean = (sums / count).tolist()  # the one host sync
                 sums.zero_()
                 count = 0
@@ -494,16 +528,19 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
                 if good is not None:
                     good = copy.deepcopy(state_dict(step))
                 state = TrainState(step, G, D, history, config, sampler)
-                for callback in callbacks:
+                for callback in callbacks if rank == 0 else ():
                     callback(state)
             if (config.sample_every and step % config.sample_every == 0) or step == config.steps:
                 history.snapshots.append((step, sample(G, z_fixed)))
-            checkpoint_due = config.checkpoint_every and step % config.checkpoint_every == 0
-            if checkpoint_due or interrupted.is_set():
+            checkpoint_due = bool(config.checkpoint_every and step % config.checkpoint_every == 0)
+            stop = interrupted.is_set()
+            if world > 1:  # the ranks agree on stopping, at logging and checkpoint steps only
+                stop = (step % config.log_every == 0 or checkpoint_due) and _any_rank(stop, device)
+            if checkpoint_due or stop:
                 history.wall_time += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 write_checkpoint(step)
-            if interrupted.is_set():  # Ctrl-C: the step finished and is on disk; now stop
+            if stop:  # Ctrl-C: the step finished and is on disk; now stop
                 bar.close()
                 raise KeyboardInterrupt(f"training interrupted after step {step}"
                                         + (f"; resume from {out}" if out else ""))
@@ -512,6 +549,13 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
     if out is not None and not (out / f"step_{config.steps:08d}.pt").exists():
         write_checkpoint(config.steps)
     return history
+
+
+def _any_rank(flag: bool, device: torch.device) -> bool:
+    """True on every rank if ``flag`` is True on any rank (one small all-reduce)."""
+    t = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
 
 
 class _deferred_interrupt:
