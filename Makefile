@@ -1,12 +1,14 @@
 # Two commands do everything on a fresh machine (Python >= 3.10 with venv):
 #   make book   - virtual environment, install .[dev], train the default model, build the book
 #   make test   - virtual environment, install .[dev], lint, unit tests, every chapter in
-#                 quick mode under nbval, and the strict book build
+#                 quick mode under nbval, the strict book build, and its pages in a browser
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BUILD_BOOK := $(VENV)/bin/jupyter-book build . -W -n --keep-going
+CHROMIUM ?= /usr/bin/chromium
+BOOK_HTML ?= _build/html
 
-.PHONY: venv train book test unit notebooks book-strict clean
+.PHONY: venv train book test unit notebooks book-strict browser clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,7 +33,14 @@ notebooks: venv
 book-strict: venv
 	$(BUILD_BOOK) --all
 
-test: unit notebooks book-strict
+# Every page of the built book ($(BOOK_HTML)) in headless Chromium: math typeset, images loaded,
+# the Colab launch link, no console errors; screenshots in _build/screenshots. Needs a build.
+browser: venv
+	@[ -x $(CHROMIUM) ] || echo "browser: SKIPPED - $(CHROMIUM) not found (apt-get install chromium):" \
+	  "no page is opened in a browser; only the build's internal links and launch links are checked"
+	GAN_TUTORIAL_HTML=$(BOOK_HTML) GAN_TUTORIAL_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:cacheprovider tests_browser
+
+test: unit notebooks book-strict browser
 
 clean:
 	rm -rf _build runs .pytest_cache

@@ -21,7 +21,7 @@ from .errors import ConfigError, GanTutorialError, unknown_name
 from .losses import LOSSES, get_loss
 from .metrics import mode_coverage
 from .models import default_models
-from .train import TrainConfig, check_writable, fit
+from .train import TrainConfig, check_writable, fit, init_distributed
 
 # Defaults per kind of data, used where an option is not given on the command line.
 TOY_DEFAULTS = {"steps": 5000, "batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3, "latent_dim": 8}
@@ -80,7 +80,9 @@ def train_command(args: argparse.Namespace) -> dict:
                          checkpoint_every=args.checkpoint_every, out=str(out), resume=args.resume,
                          progress=not args.no_progress, n_samples=N_SCORED if toy else 64)
     config.validate()
-    check_writable(out)
+    rank, world = init_distributed(args.device)  # under torchrun: join the process group
+    if rank == 0:
+        check_writable(out)
 
     if toy:
         x = data_mod.toy(args.data, N_TOY, seed=args.seed)
@@ -89,12 +91,18 @@ def train_command(args: argparse.Namespace) -> dict:
     out_dim = 16 if get_loss(args.loss).output == "vector" else None
     torch.manual_seed(args.seed)  # the models' initial weights
     G, D = default_models(tuple(x.shape[1:]), latent_dim=pick["latent_dim"], out_dim=out_dim)
-    history = fit(G, D, x, config)
+    try:
+        history = fit(G, D, x, config)
+    finally:
+        if world > 1:
+            torch.distributed.destroy_process_group()
+    if rank > 0:  # rank 0 writes the files
+        return {"wall_time_s": history.wall_time, "rank": rank}
 
     from . import plots  # matplotlib only when there is something to draw
 
     samples = history.snapshots[-1][1]
-    metrics: dict = {"data": args.data, "loss": args.loss, "steps": config.steps,
+    metrics: dict = {"data": args.data, "loss": args.loss, "steps": config.steps, "processes": world,
                      "wall_time_s": round(history.wall_time, 2),
                      "final_d_loss": history.d_loss[-1], "final_g_loss": history.g_loss[-1]}
     if toy:
@@ -140,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             metrics = train_command(args)
+            if metrics.get("rank", 0) > 0:
+                return 0
             summary = f"done in {metrics['wall_time_s']:.1f} s"
             if "mode_coverage" in metrics:
                 mc = metrics["mode_coverage"]

@@ -8,7 +8,8 @@ Every loss is a pair of functions that return a mean-reduced scalar to *minimise
 ``real_scores = D(x_real)`` and ``fake_scores = D(x_fake)`` are raw outputs (logits for
 the classifier GANs), shaped ``(B,)`` for a scalar D or ``(B, k)`` for a vector D. A loss
 function may also ask, by naming them as arguments, for ``real_scores`` (in ``g_loss``),
-``z``, ``x_real`` or ``x_fake``; :class:`GANLoss` passes each function only what it names.
+``z``, ``x_real`` or ``x_fake``; :class:`GANLoss` passes each function only what it names
+(other arguments keep their defaults).
 
 :data:`LOSSES` maps a name to a :class:`GANLoss`, which also says whether D must output a
 vector, which regularizer the method adds to D's loss (by name, looked up in
@@ -22,6 +23,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -80,12 +82,12 @@ class GANLoss:
     def d_loss(self, real_scores: Tensor, fake_scores: Tensor, **context) -> Tensor:
         """D's loss; ``context`` may hold ``z``, ``x_real``, ``x_fake`` for losses that name them."""
         context.update(real_scores=real_scores, fake_scores=fake_scores)
-        return self.d_fn(**{k: context[k] for k in self._d_args})
+        return self.d_fn(**{k: context[k] for k in self._d_args if k in context})
 
     def g_loss(self, fake_scores: Tensor, **context) -> Tensor:
         """G's loss; ``context`` may hold ``real_scores``, ``z``, ``x_real``, ``x_fake``."""
         context.update(fake_scores=fake_scores)
-        return self.g_fn(**{k: context[k] for k in self._g_args})
+        return self.g_fn(**{k: context[k] for k in self._g_args if k in context})
 
 
 LOSSES: dict[str, GANLoss] = {}
@@ -106,3 +108,268 @@ def get_loss(name: str) -> GANLoss:
 
 register(GANLoss("minimax", minimax_d_loss, minimax_g_loss))
 register(GANLoss("ns", minimax_d_loss, ns_g_loss))
+
+
+# ---- chapter 3: Wasserstein GANs and the hinge loss ----
+def wasserstein_d_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """The critic ``T = D`` maximises ``E_p[T(x_real)] - E_q[T(x_fake)]``: minimise ``E f - E r``.
+
+    The Kantorovich-Rubinstein dual of W_1 (Arjovsky et al., 2017); the constraint on T
+    (clipping, a gradient penalty) is added by the training step, not here. ``(B,)`` scores.
+    """
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_g_loss(fake_scores: Tensor) -> Tensor:
+    """G minimises ``E_p[T] - E_q[T]``; only ``-E_q[T(G(z))]`` depends on G."""
+    return -fake_scores.mean()
+
+
+def hinge_d_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Hinge loss of D: ``E relu(1 - r) + E relu(1 + f)`` (Lim and Ye, 2017; Miyato et al., 2018)."""
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+register(GANLoss("wgan", wasserstein_d_loss, wasserstein_g_loss, clip=0.01))
+register(GANLoss("wgan_gp", wasserstein_d_loss, wasserstein_g_loss, penalty="gradient_penalty",
+                 penalty_weight=10.0))
+register(GANLoss("wgan_div", wasserstein_d_loss, wasserstein_g_loss, penalty="wdiv_penalty",
+                 penalty_weight=1.0))  # k = 2 is inside wdiv_penalty
+register(GANLoss("hinge", hinge_d_loss, wasserstein_g_loss))  # G: minimise -E f
+# the six choices of r(x) of Wu et al. (2018), e.g. "wgan_div:fake" (regularizers.SAMPLINGS)
+for _s in ("real_fake", "real_real_fake_fake", "shuffled_pool", "pool", "fake", "real"):
+    register(GANLoss(f"wgan_gp:{_s}", wasserstein_d_loss, wasserstein_g_loss,
+                     penalty=f"gradient_penalty:{_s}", penalty_weight=10.0))
+    register(GANLoss(f"wgan_div:{_s}", wasserstein_d_loss, wasserstein_g_loss,
+                     penalty=f"wdiv_penalty:{_s}", penalty_weight=1.0))
+# ---- end of chapter 3 ----
+
+
+# ---- chapter 4: Sphere GAN (Park and Kwon, CVPR 2019) ----
+def inverse_stereographic(u: Tensor) -> Tensor:
+    """Inverse stereographic projection ``R^n -> S^n``, north pole ``N = (0, ..., 0, 1)`` last.
+
+    ``Pi^-1(u) = (2u / (|u|^2 + 1), (|u|^2 - 1) / (|u|^2 + 1))``: the point where the line
+    from ``N`` through ``(u, 0)`` meets the unit sphere (Park and Kwon, 2019).
+    ``u`` ``(..., n)`` -> ``(..., n + 1)`` of norm 1; ``u = 0`` goes to the south pole and
+    ``|u| -> inf`` to ``N``.
+
+    For ``|u| > 1`` the formula is evaluated on the inverted point ``w = u / |u|^2``
+    (``|w| = 1 / |u|``), since ``Pi^-1(u)`` is ``Pi^-1(w)`` with its last coordinate negated:
+    nothing overflows for large ``|u|`` and the gradient is finite everywhere (no square
+    root is taken near ``u = 0``).
+    """
+    sq = u.square().sum(-1, keepdim=True)  # (..., 1), may overflow to inf: only a mask
+    inside = sq <= 1.0
+    # each branch gets a harmless input where it is not used, so no NaN leaks into gradients
+    u_in = torch.where(inside, u, torch.zeros_like(u))
+    s = u_in.square().sum(-1, keepdim=True)  # |u|^2 <= 1
+    x_in, y_in = 2 * u_in / (s + 1), (s - 1) / (s + 1)
+    u_out = torch.where(inside, torch.ones_like(u), u)  # |u| > 1
+    m = u_out.abs().amax(-1, keepdim=True)  # scale first: |u|^2 may overflow, (u / m) cannot
+    v = u_out / m
+    w = v / (m * v.square().sum(-1, keepdim=True))  # = u / |u|^2, |w| < 1
+    q = w.square().sum(-1, keepdim=True)  # = 1 / |u|^2
+    x_out, y_out = 2 * w / (q + 1), (1 - q) / (1 + q)
+    return torch.cat([torch.where(inside, x_in, x_out), torch.where(inside, y_in, y_out)], dim=-1)
+
+
+def stereographic(x: Tensor) -> Tensor:
+    """Stereographic projection ``S^n \\ {N} -> R^n`` from the north pole (last coordinate).
+
+    ``Pi(x', y) = x' / (1 - y)`` for a unit vector ``x = (x', y)`` ``(..., n + 1)``; near the
+    pole (``y > 0``) it is evaluated as ``x' (1 + y) / |x'|^2``, equal on the sphere because
+    ``(1 - y)(1 + y) = |x'|^2``, which avoids the cancellation in ``1 - y``. ``N`` itself has
+    no image (the result is not finite there).
+    """
+    xp, y = x[..., :-1], x[..., -1:]
+    near_pole = y > 0
+    far = xp / torch.where(near_pole, torch.ones_like(y), 1 - y)
+    near = xp * (1 + y) / torch.where(near_pole, xp.square().sum(-1, keepdim=True), torch.ones_like(y))
+    return torch.where(near_pole, near, far)
+
+
+def geodesic_distance(a: Tensor, b: Tensor) -> Tensor:
+    """Great-circle distance ``d(a, b) = arccos(<a, b>)`` between unit vectors ``(..., k)`` -> ``(...)``.
+
+    Evaluated as ``2 atan2(|a - b|, |a + b|)``, equal for unit vectors (the chord lengths are
+    ``2 sin(d / 2)`` and ``2 cos(d / 2)``): exact for tiny angles and near ``pi``, where
+    ``arccos`` of a rounded dot product loses half the digits, and its gradient is finite
+    everywhere (``arccos`` has an infinite derivative at ``+-1``).
+    """
+    return 2 * torch.atan2(torch.linalg.vector_norm(a - b, dim=-1),
+                           torch.linalg.vector_norm(a + b, dim=-1))
+
+
+def pole_distance(x: Tensor) -> Tensor:
+    """Geodesic distance ``arccos(x_{n+1})`` from points ``x`` ``(..., n + 1)`` of S^n to ``N``.
+
+    Written ``atan2(|x'|, y)`` with ``x = (x', y)``: the angle between ``x`` and the last axis.
+    For ``x = Pi^-1(p)`` it equals ``2 atan(1 / |p|)`` (chapter 4), in ``[0, pi]``.
+    """
+    return torch.atan2(torch.linalg.vector_norm(x[..., :-1], dim=-1), x[..., -1])
+
+
+def sphere_moments(scores: Tensor, moments: int = 3) -> Tensor:
+    """``sum_{r=1}^R mean(d^r)`` with ``d = d_s(N, Pi^-1(p))`` for D's outputs ``p`` ``(B, n)``."""
+    d = pole_distance(inverse_stereographic(scores))  # (B,) in [0, pi]
+    return sum(d.pow(r).mean() for r in range(1, moments + 1))
+
+
+def sphere_d_loss(real_scores: Tensor, fake_scores: Tensor, moments: int = 3) -> Tensor:
+    """D of Sphere GAN maximises ``sum_r E_x d_s^r(N, D(x)) - sum_r E_z d_s^r(N, D(G(z)))``.
+
+    Park and Kwon (2019): ``min_G max_D`` of that objective, ``r = 1..R``, where
+    ``D(x) = Pi^-1(p(x))`` is on S^n and ``p = `` ``real_scores`` / ``fake_scores`` ``(B, n)``
+    are D's linear outputs. Real samples are pushed away from ``N`` (to the south pole),
+    fakes towards it. Returns the negated objective, to minimise.
+    """
+    return sphere_moments(fake_scores, moments) - sphere_moments(real_scores, moments)
+
+
+def sphere_g_loss(fake_scores: Tensor, moments: int = 3) -> Tensor:
+    """G of Sphere GAN minimises ``-sum_r E_z d_s^r(N, D(G(z)))``: fakes move away from ``N``."""
+    return -sphere_moments(fake_scores, moments)
+
+
+def sphere_loss(moments: int = 3, name: str | None = None) -> GANLoss:
+    """The Sphere GAN objective with ``R = moments`` (a vector D: build it with ``out_dim=n``).
+
+    Named ``"sphere"`` for the default ``R = 3`` and ``"sphere_r{R}"`` otherwise; pass it to
+    :func:`register` to train with it by name. No penalty, no clipping: the distance to
+    ``N`` is bounded by ``pi``.
+    """
+    if isinstance(moments, bool) or not isinstance(moments, int) or moments < 1:
+        from .errors import ConfigError
+
+        raise ConfigError(f"moments must be a positive integer (R = 1, 2, 3, ...), got {moments!r}.")
+
+    def d_fn(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+        return sphere_d_loss(real_scores, fake_scores, moments)
+
+    def g_fn(fake_scores: Tensor) -> Tensor:
+        return sphere_g_loss(fake_scores, moments)
+
+    name = name or ("sphere" if moments == 3 else f"sphere_r{moments}")
+    return GANLoss(name, d_fn, g_fn, output="vector")
+
+
+register(sphere_loss(3))
+# ---- end chapter 4 ----
+
+
+# ---- chapter 5: GAN-QP and O-GAN (Su, 2018; Su, 2019) ----------------------------------------
+def gan_qp_d_loss(real_scores: Tensor, fake_scores: Tensor, x_real: Tensor, x_fake: Tensor,
+                  lam: float = 10.0, distance: str = "rms", eps: float = 1e-8) -> Tensor:
+    """GAN-QP's D loss (Su, 2018): D maximises ``E[Δ - Δ² / (2 λ d(x_real, x_fake))]``.
+
+    ``Δ = D(x_real) - D(x_fake)`` for the pair ``(x_real[i], x_fake[i])``; the quadratic term
+    replaces a Lipschitz constraint: for one pair the maximum over Δ is at ``Δ = λ d``.
+    ``distance`` is ``"rms"`` (``‖x_r - x_f‖₂ / sqrt(dim)``, with ``λ = 10`` in the GAN-QP
+    experiments) or ``"ms"`` (the mean squared difference, ``λ = 2`` in O-GAN's code).
+    Scores ``(B,)``; samples ``(B, ...)``. Returns the mean of ``-Δ + Δ²/(2λd)`` (minimised).
+    """
+    if distance not in ("rms", "ms"):
+        from .errors import ConfigError
+
+        raise ConfigError(f"distance must be 'rms' or 'ms', got {distance!r}.")
+    delta = real_scores - fake_scores  # (B,)
+    d = (x_real - x_fake).reshape(len(x_real), -1).pow(2).mean(1)  # (B,) mean squared
+    d = d.sqrt() if distance == "rms" else d
+    return (-delta + delta.pow(2) / (2 * lam * d.clamp_min(eps))).mean()
+
+
+def gan_qp_g_loss(fake_scores: Tensor) -> Tensor:
+    """GAN-QP's G loss ``E[D(x_real) - D(x_fake)]`` less its term constant in G: ``-E D(x_fake)``."""
+    return -fake_scores.mean()
+
+
+def gan_qp_loss(lam: float = 10.0, distance: str = "rms", name: str = "gan_qp") -> GANLoss:
+    """A GAN-QP :class:`GANLoss` with weight ``lam`` and ``distance`` (see :func:`gan_qp_d_loss`)."""
+
+    def d_fn(real_scores: Tensor, fake_scores: Tensor, x_real: Tensor, x_fake: Tensor) -> Tensor:
+        return gan_qp_d_loss(real_scores, fake_scores, x_real, x_fake, lam, distance)
+
+    return GANLoss(name, d_fn, gan_qp_g_loss)
+
+
+def standardize(e: Tensor, eps: float = 1e-8) -> Tensor:
+    """``N(e) = (e - avg(e)) / std(e)`` row-wise over the last axis (population std, ``+eps``).
+
+    ``e = avg(e)·1 + std(e)·N(e)`` with ``N(e) ⟂ 1`` and ``‖N(e)‖² = n`` (chapter 5). A constant
+    row gives ``N(e) = 0`` (no NaN, no infinite gradient).
+    """
+    c = e - e.mean(-1, keepdim=True)
+    return c / (c.pow(2).mean(-1, keepdim=True) + eps).sqrt()
+
+
+def pearson(a: Tensor, b: Tensor, eps: float = 1e-8) -> Tensor:
+    """Pearson correlation of the rows of ``a`` and ``b`` ``(B, n)`` -> ``(B,)``.
+
+    ``rho(a, b) = <N(a), N(b)> / n`` (see :func:`standardize`): invariant under
+    ``b -> s b + t`` for ``s > 0``; 0 for a constant row. O-GAN (Su, 2019) maximises
+    ``rho(z, E(G(z)))``.
+    """
+    return (standardize(a, eps) * standardize(b, eps)).mean(-1)
+
+
+def ogan_loss(base: str | GANLoss = "gan_qp", weight: float = 0.5, recon: str = "pearson",
+              name: str | None = None) -> GANLoss:
+    """O-GAN (Su, 2019): the discriminator is ``D(x) = avg(E(x))`` of a vector output ``E(x)``.
+
+    ``E`` is the vector-output D of the package (``out_dim = latent_dim``), so
+    ``real_scores = E(x_real)`` and ``fake_scores = E(G(z))`` are ``(B, latent_dim)``. Both
+    players add ``-weight · rho(z, E(G(z)))`` to the ``base`` loss evaluated on the averages:
+
+        D (i.e. E): min  base_d(avg E(x_real), avg E(G(z))) - weight · E rho(z, E(G(z)))
+        G:          min  base_g(avg E(G(z)))                - weight · E rho(z, E(G(z)))
+
+    ``base`` is a scalar GAN loss (a :class:`GANLoss` or a registered name, looked up when
+    the loss is called; its penalty and clipping are not carried over). ``recon="mse"`` is
+    the ablation ``+ weight · mean((z - E(G(z)))²)`` in place of ``-weight · rho``.
+    """
+    if recon not in ("pearson", "mse"):
+        from .errors import ConfigError
+
+        raise ConfigError(f"recon must be 'pearson' or 'mse', got {recon!r}.")
+    base_name = base if isinstance(base, str) else base.name
+
+    def scalar_base() -> GANLoss:
+        b = get_loss(base) if isinstance(base, str) else base
+        if b.output != "scalar" or b.g_needs_real:
+            from .errors import ConfigError
+
+            raise ConfigError(f"O-GAN needs a scalar base loss whose G loss does not use "
+                              f"D(x_real); {b.name!r} is not one: use e.g. 'gan_qp' or 'ns'.")
+        return b
+
+    def recon_loss(z: Tensor, fake_scores: Tensor) -> Tensor:
+        if fake_scores.ndim != 2 or fake_scores.shape != z.shape:
+            from .errors import ShapeError
+
+            raise ShapeError(f"O-GAN needs E(G(z)) shaped like z {tuple(z.shape)}, got "
+                             f"{tuple(fake_scores.shape)}: build D with out_dim = latent_dim.")
+        if recon == "mse":
+            return weight * (z - fake_scores).pow(2).mean()
+        return -weight * pearson(z, fake_scores).mean()
+
+    def d_fn(real_scores: Tensor, fake_scores: Tensor, z: Tensor, x_real: Tensor,
+             x_fake: Tensor) -> Tensor:
+        adv = scalar_base().d_loss(real_scores.mean(1), fake_scores.mean(1), z=z,
+                                   x_real=x_real, x_fake=x_fake)
+        return adv + recon_loss(z, fake_scores)
+
+    def g_fn(fake_scores: Tensor, z: Tensor, x_real: Tensor, x_fake: Tensor) -> Tensor:
+        adv = scalar_base().g_loss(fake_scores.mean(1), z=z, x_real=x_real, x_fake=x_fake)
+        return adv + recon_loss(z, fake_scores)
+
+    return GANLoss(name or f"ogan_{base_name}", d_fn, g_fn, output="vector")
+
+
+register(gan_qp_loss())  # "gan_qp": λ = 10, root-mean-square distance
+register(ogan_loss(gan_qp_loss(lam=2.0, distance="ms", name="gan_qp_ms"), 0.5, name="ogan"))
+register(ogan_loss("ns", name="ogan_ns"))
+register(ogan_loss("hinge", name="ogan_hinge"))
+register(ogan_loss(gan_qp_loss(lam=2.0, distance="ms", name="gan_qp_ms"), 0.5, recon="mse",
+                   name="ogan_mse"))
+# ---- end of chapter 5 ----

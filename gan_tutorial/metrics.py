@@ -195,3 +195,146 @@ def frechet_digit_distance(classifier: DigitClassifier, x1: Tensor, x2: Tensor) 
     """
     return frechet_distance(*gaussian_stats(digit_features(classifier, x1)),
                             *gaussian_stats(digit_features(classifier, x2)))
+
+
+# ---- chapter 6: singular-value spectra of D's weights (spectral collapse) ----
+def weight_matrices(D: torch.nn.Module) -> dict[str, Tensor]:
+    """Every weight of ``D`` that multiplies its input, as a matrix ``(out, in)``, by layer name.
+
+    Linear weights are already ``(out, in)``; a convolution's ``(out, in, kh, kw)`` is reshaped
+    to ``(out, in * kh * kw)`` (the map from a flattened patch to the output channels), as in
+    spectral normalisation (Miyato et al., 2018). Under a parametrization (spectral norm,
+    spectral regularization) the matrix is the *effective* weight that D's forward uses.
+    """
+    out = {}
+    for name, module in D.named_modules():
+        if isinstance(module, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d,
+                               torch.nn.Conv3d, torch.nn.ConvTranspose2d)):
+            w = module.weight.detach()
+            if isinstance(module, torch.nn.ConvTranspose2d):
+                w = w.transpose(0, 1)  # stored (in, out, kh, kw)
+            out[name or "weight"] = w.reshape(w.shape[0], -1)
+    return out
+
+
+@torch.no_grad()
+def singular_spectra(D: torch.nn.Module, normalise: bool = True) -> dict[str, Tensor]:
+    """The singular values ``sigma_1 >= sigma_2 >= ...`` of every weight matrix of ``D``.
+
+    With ``normalise`` each spectrum is divided by its largest value, ``sigma_j / sigma_1``:
+    the spectrum of the spectrally normalised weight ``W / sigma_1(W)`` (Liu et al., 2019).
+    *Spectral collapse* is the fall of most of these values towards 0 while mode collapse
+    sets in. Returns float64 tensors ``(min(out, in),)`` on the CPU, keyed by layer name.
+    """
+    spectra = {}
+    for name, w in weight_matrices(D).items():
+        s = torch.linalg.svdvals(w.to(torch.float64).cpu())
+        spectra[name] = s / s[0] if normalise and s[0] > 0 else s
+    return spectra
+
+
+class SpectrumMonitor:
+    """A ``fit`` callback that records D's normalised singular-value spectra over time.
+
+    ``monitor.steps[i]`` is the step of record ``i`` and ``monitor.spectra[name][i]`` the
+    spectrum of layer ``name`` then; :meth:`as_array` stacks one layer into
+    ``(n_records, rank)``. ``every`` keeps one record in ``every`` callback calls.
+    """
+
+    def __init__(self, every: int = 1):
+        self.every, self.calls = every, 0
+        self.steps: list[int] = []
+        self.spectra: dict[str, list[Tensor]] = {}
+
+    def __call__(self, state) -> None:
+        self.calls += 1
+        if (self.calls - 1) % self.every:
+            return
+        self.steps.append(int(state.step))
+        for name, s in singular_spectra(state.D).items():
+            self.spectra.setdefault(name, []).append(s)
+
+    def as_array(self, name: str) -> Tensor:
+        """The spectra of layer ``name`` stacked into ``(n_records, rank)``."""
+        return torch.stack(self.spectra[name])
+
+    def mean_spectrum(self, name: str) -> Tensor:
+        """The mean normalised singular value of layer ``name`` at each record, ``(n_records,)``."""
+        return self.as_array(name).mean(1)
+
+
+# ---- chapter 2 ----
+class FrechetTracker:
+    """A :func:`gan_tutorial.train.fit` callback: the Frechet digit distance of G over training.
+
+    Every ``every`` steps (a multiple of the config's ``log_every``) and at the last step it
+    samples ``G(z)`` for the fixed codes ``z`` ``(n, latent_dim)`` in evaluation mode and
+    records ``frechet_distance`` between the classifier's features of those samples and of
+    the reference images ``x_ref`` (whose statistics are computed once). Use as many codes
+    as reference images: the estimate depends on the sample sizes.
+    Results: ``tracker.step`` and ``tracker.distance`` (lists).
+    """
+
+    def __init__(self, classifier: DigitClassifier, x_ref: Tensor, z: Tensor, every: int = 500):
+        self.classifier, self.z, self.every = classifier, z, every
+        self.ref_stats = gaussian_stats(digit_features(classifier, x_ref))
+        self.step: list[int] = []
+        self.distance: list[float] = []
+
+    def distance_of(self, G: torch.nn.Module) -> float:
+        """The distance of ``G``'s samples for the tracker's codes to the reference images."""
+        from .train import sample
+
+        x = sample(G, self.z.to(next(G.parameters()).device))
+        return frechet_distance(*gaussian_stats(digit_features(self.classifier, x)), *self.ref_stats)
+
+    def __call__(self, state) -> None:
+        if state.step % self.every == 0 or state.step == state.config.steps:
+            self.step.append(state.step)
+            self.distance.append(self.distance_of(state.G))
+
+
+# ---- chapter 5: how good a representation is (linear probe) ----
+@torch.no_grad()
+def encode(E: torch.nn.Module, x: Tensor, batch_size: int = 500, train_mode: bool = False) -> Tensor:
+    """``E(x)`` ``(N, k)`` on the CPU, in batches, without gradients.
+
+    In evaluation mode by default (batch norm uses its running statistics); ``train_mode``
+    normalises each batch with its own statistics instead, as D saw batches during training.
+    """
+    was = E.training
+    E.train(train_mode)
+    device = next(E.parameters()).device
+    out = torch.cat([E(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
+    E.train(was)
+    return out
+
+
+def linear_probe(train_features: Tensor, train_labels: Tensor, test_features: Tensor,
+                 test_labels: Tensor, weight_decay: float = 1e-3, max_iter: int = 300) -> float:
+    """Test accuracy of a multinomial logistic regression trained on frozen features.
+
+    The features ``(N, k)`` are standardised with the training set's mean and std; the
+    weights minimise ``cross_entropy + weight_decay · ‖W‖²`` by full-batch L-BFGS, from zero
+    (so the result is deterministic). The usual measure of a representation: what a linear
+    classifier can read off it.
+    """
+    ftr, fte = train_features.detach().double().cpu(), test_features.detach().double().cpu()
+    mu, sd = ftr.mean(0), ftr.std(0).clamp_min(1e-12)
+    ftr, fte = (ftr - mu) / sd, (fte - mu) / sd
+    ytr = train_labels.cpu()
+    n_classes = int(max(ytr.max(), test_labels.max())) + 1
+    W = torch.zeros(ftr.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([W, bias], max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(ftr @ W + bias, ytr) + weight_decay * W.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    with torch.no_grad():
+        return float(((fte @ W + bias).argmax(1) == test_labels.cpu()).double().mean())

@@ -29,3 +29,45 @@ def test_each_chapter_starts_with_the_setup_cell_and_the_configured_url():
         assert '"google.colab" in sys.modules' in src, nb_path.name
         assert re.search(r"pip install -q \"gan-tutorial @ git\+(\S+)\"", src).group(1) == url, nb_path.name
         assert "notebook.setup(" in src, nb_path.name
+
+
+def _code_sources(nb_path):
+    cells = json.loads(nb_path.read_text())["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+def test_the_first_code_cell_picks_the_mode_through_notebook_setup_once():
+    for nb_path in _chapters():
+        first, *rest = _code_sources(nb_path)
+        assert re.search(r"^MODE = notebook\.setup\(", first, re.M), nb_path.name
+        assert not any("notebook.setup(" in src or re.search(r"^MODE\s*=", src, re.M) for src in rest), nb_path.name
+
+
+def test_gan_tutorial_quick_is_the_only_switch():
+    """Quick or full mode is decided by GAN_TUTORIAL_QUICK alone, which notebook.setup reads: no
+    chapter reads or sets the environment or keeps a flag of its own (Colab, with the variable
+    unset, gets the full mode), and the package reads no other GAN_TUTORIAL_ variable."""
+    for nb_path in _chapters():
+        for i, src in enumerate(_code_sources(nb_path)):
+            code = "\n".join(line.split("#")[0] for line in src.splitlines())  # comments may name it
+            where = f"{nb_path.name}, code cell {i}"
+            assert not re.search(r"os\.environ|getenv|%env|%set_env|GAN_TUTORIAL_", code), where
+            assert not re.search(r"^\s*\w*(quick|full)\w*\s*=\s*(True|False|0|1)\s*$", code, re.M | re.I), where
+            assert "Mode(" not in code, where
+    names = {name for py in (ROOT / "gan_tutorial").rglob("*.py")
+             for name in re.findall(r"GAN_TUTORIAL_[A-Z_]+", py.read_text())}
+    assert names == {"GAN_TUTORIAL_QUICK"}
+
+
+def test_notebook_setup_reads_gan_tutorial_quick(monkeypatch, capsys):
+    from gan_tutorial import notebook
+
+    for value, quick in [(None, False), ("0", False), ("1", True)]:
+        if value is None:
+            monkeypatch.delenv("GAN_TUTORIAL_QUICK", raising=False)
+        else:
+            monkeypatch.setenv("GAN_TUTORIAL_QUICK", value)
+        mode = notebook.setup(seed=0)
+        assert mode.quick is quick
+        assert mode.pick("q", "f") == ("q" if quick else "f")
+        assert capsys.readouterr().out.startswith(f"mode: {'quick' if quick else 'full'}, device: ")

@@ -1,0 +1,150 @@
+"""Chapter 2, DCGAN: the sizes of (transposed) convolutions, and why D ends in a logit.
+
+Two sympy derivations and their exact numerical companions:
+
+* ``transposed_conv_size`` solves the convolution's size equation for its *input* size: a
+  transposed convolution is the gradient (the adjoint) of a convolution, so it maps a map of
+  the convolution's output size back to one of its input size. With kernel 4, stride 2 and
+  padding 1 the result simplifies to ``2 i``: the block doubles the size, as DCGAN needs;
+* ``logit_loss`` writes the binary cross-entropy of ``sigmoid(t)`` against a label ``y`` as
+  a function of the logit ``t`` and finds its derivative ``sigmoid(t) - y``, bounded by 1,
+  and its linear growth for confidently wrong logits; ``bce_gradients`` shows what float32
+  does to the same loss when it is computed from ``sigmoid(t)`` (Sigmoid + BCELoss).
+
+The architecture itself (Radford et al., 2016) is in :mod:`gan_tutorial.models`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+# ----------------------------------------------------------------------------- sizes
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Side of ``Conv2d``'s output: ``floor((size + 2 padding - kernel) / stride) + 1``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0,
+                               output_padding: int = 0) -> int:
+    """Side of ``ConvTranspose2d``'s output: ``(size - 1) stride - 2 padding + kernel + output_padding``.
+
+    The smallest input of a convolution with these settings that has output side ``size``,
+    plus ``output_padding`` extra rows (several inputs share one output size when
+    ``stride > 1``; ``output_padding < stride`` picks among them).
+    """
+    return (size - 1) * stride - 2 * padding + kernel + output_padding
+
+
+def transposed_conv_size() -> dict:
+    """Derive the output size of a transposed convolution from the convolution's.
+
+    A convolution with kernel ``k``, stride ``s`` and padding ``p`` maps a side ``n`` to
+    ``i = (n + 2p - k)/s + 1`` when ``s`` divides ``n + 2p - k``. The transposed convolution
+    with the same settings maps ``i`` back to ``n``; sympy solves the equation for ``n``.
+    Returns
+
+    * ``conv`` - the convolution's output side ``i`` as a function of ``n``;
+    * ``transposed`` - the solution ``n(i)``;
+    * ``dcgan_up`` - ``n`` for ``k = 4, s = 2, p = 1``, simplified (``2 i``);
+    * ``dcgan_down`` - ``i`` for the same settings, as a function of ``n`` (``n / 2``);
+    * ``project`` - ``n`` for ``i = 1, s = 1, p = 0`` (the first layer of G: ``k``).
+    """
+    n, i, k, s = sp.symbols("n i k s", positive=True, integer=True)
+    p = sp.symbols("p", nonnegative=True, integer=True)
+    conv = (n + 2 * p - k) / s + 1
+    transposed = sp.solve(sp.Eq(conv, i), n)
+    if len(transposed) != 1:
+        raise RuntimeError(f"expected one solution, got {transposed}")
+    transposed = sp.expand(transposed[0])
+    return {
+        "symbols": (n, i, k, s, p),
+        "conv": conv,
+        "transposed": transposed,
+        "dcgan_up": sp.simplify(transposed.subs({k: 4, s: 2, p: 1})),
+        "dcgan_down": sp.simplify(conv.subs({k: 4, s: 2, p: 1})),
+        "project": sp.simplify(transposed.subs({i: 1, s: 1, p: 0})),
+    }
+
+
+# ----------------------------------------------------------------------------- logits
+def logit_loss() -> dict:
+    """The binary cross-entropy of ``sigmoid(t)`` against a label ``y``, as a function of ``t``.
+
+    ``L(t, y) = -y log sigmoid(t) - (1 - y) log(1 - sigmoid(t))``. Returns
+
+    * ``loss`` - ``L`` written with the logistic function;
+    * ``softplus_form_gap`` - ``L - [log(1 + e^t) - y t]``, simplified by sympy (0: the loss
+      is a softplus of the logit, which ``F.softplus`` evaluates without overflow);
+    * ``grad`` - ``dL/dt`` simplified (``sigmoid(t) - y``: between -1 and 1 for any logit);
+    * ``grad_gap`` - ``grad - (sigmoid(t) - y)`` simplified (0);
+    * ``wrong_fake_slope`` - the limit of ``L(t, 0) / t`` as ``t -> oo``: a fake sample that D
+      calls real with logit ``t`` costs about ``t`` (1: the loss grows linearly, it does not
+      saturate);
+    * ``right_fake_limit`` - ``L(t, 0)`` as ``t -> -oo`` (0).
+    """
+    t = sp.symbols("t", real=True)
+    y = sp.symbols("y", nonnegative=True)
+    sig = 1 / (1 + sp.exp(-t))
+    loss = -y * sp.log(sig) - (1 - y) * sp.log(1 - sig)
+    softplus_form = sp.log(1 + sp.exp(t)) - y * t
+    grad = sp.simplify(sp.diff(loss, t))
+    gap = sp.simplify(sp.expand_log(sp.simplify(loss - softplus_form), force=True))
+    fake = loss.subs(y, 0)
+    return {
+        "t": t, "y": y, "loss": loss, "grad": grad,
+        "softplus_form_gap": gap,
+        "grad_gap": sp.simplify(grad - (sig - y)),
+        "wrong_fake_slope": sp.limit(fake / t, t, sp.oo),
+        "right_fake_limit": sp.limit(fake, t, -sp.oo),
+    }
+
+
+def bce_gradients(logits: Tensor, labels: Tensor, dtype: torch.dtype = torch.float32) -> dict:
+    """Loss and gradient per sample with respect to the logit, computed three ways.
+
+    * ``sigmoid_bce`` - ``BCELoss(sigmoid(t), y)`` in ``dtype`` (what Sigmoid + BCELoss does);
+    * ``with_logits`` - ``binary_cross_entropy_with_logits(t, y)`` in ``dtype``;
+    * ``exact`` - the closed forms ``softplus(t) - y t`` and ``sigmoid(t) - y`` in float64.
+
+    Each value is a pair ``(loss, grad)`` of float64 tensors shaped like ``logits``.
+    """
+    out = {}
+    for name in ("sigmoid_bce", "with_logits"):
+        t = logits.detach().to(dtype).requires_grad_(True)
+        y = labels.to(dtype)
+        if name == "sigmoid_bce":
+            loss = F.binary_cross_entropy(torch.sigmoid(t), y, reduction="none")
+        else:
+            loss = F.binary_cross_entropy_with_logits(t, y, reduction="none")
+        (grad,) = torch.autograd.grad(loss.sum(), t)
+        out[name] = (loss.detach().double(), grad.double())
+    t, y = logits.double(), labels.double()
+    out["exact"] = (F.softplus(t) - y * t, torch.sigmoid(t) - y)
+    return out
+
+
+def stable_bce_with_logits(logits: Tensor, labels: Tensor) -> Tensor:
+    """Mean binary cross-entropy of ``sigmoid(logits)`` against ``labels`` in [0, 1].
+
+    ``max(t, 0) - y t + log(1 + e^{-|t|})``: the same as ``softplus(t) - y t``, and no
+    exponential of a large positive number is ever taken.
+    """
+    return (logits.clamp(min=0) - labels * logits + torch.log1p(torch.exp(-logits.abs()))).mean()
+
+
+# ----------------------------------------------------------------------------- blocks
+def dcgan_up_block(x: Tensor, weight: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
+    """One DCGAN generator block in training mode: ``ReLU(BN(ConvTranspose(x)))``.
+
+    ``x`` ``(B, C_in, H, W)``, ``weight`` ``(C_in, C_out, 4, 4)`` (no bias: batch norm's
+    ``beta`` plays its role), stride 2 and padding 1, so the output is ``(B, C_out, 2H, 2W)``;
+    batch norm with the batch's statistics (biased variance, ``eps = 1e-5``) and the affine
+    parameters ``gamma``, ``beta`` ``(C_out,)``.
+    """
+    h = F.conv_transpose2d(x, weight, stride=2, padding=1)
+    h = F.batch_norm(h, None, None, gamma, beta, training=True, eps=1e-5)
+    return F.relu(h)

@@ -1,0 +1,254 @@
+"""Chapter 6: spectra, spectral normalisation and regularization, VEEGAN, the benchmark."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from torch import nn
+
+from gan_tutorial import benchmark, cli, exercises, metrics, regularizers
+from gan_tutorial.models import MLPDiscriminator
+from gan_tutorial.theory import spectral
+from gan_tutorial.theory import veegan as veegan_theory
+from gan_tutorial.train import TrainConfig, fit
+from gan_tutorial.veegan import JointDiscriminator, Reconstructor, fit_veegan, veegan_d_loss, veegan_gf_loss
+
+
+# ----------------------------------------------------------------------------- spectra
+def test_spectra_of_known_weights_linear_and_conv():
+    D = nn.Sequential(nn.Linear(3, 3), nn.LeakyReLU(), nn.Conv2d(2, 3, 2))
+    with torch.no_grad():
+        D[0].weight.copy_(torch.diag(torch.tensor([-4.0, 2.0, 1.0])))
+        D[2].weight.zero_()
+        D[2].weight[0, 0, 0, 0] = 3.0  # (3, 8) matrix with one non-zero entry
+        D[2].weight[1, 1, 1, 1] = -1.5
+    spectra = metrics.singular_spectra(D)
+    assert list(spectra) == ["0", "2"]
+    torch.testing.assert_close(spectra["0"], torch.tensor([1.0, 0.5, 0.25], dtype=torch.float64))
+    torch.testing.assert_close(spectra["2"], torch.tensor([1.0, 0.5, 0.0], dtype=torch.float64))
+    raw = metrics.singular_spectra(D, normalise=False)
+    torch.testing.assert_close(raw["0"], torch.tensor([4.0, 2.0, 1.0], dtype=torch.float64))
+
+
+def test_spectrum_monitor_records_every_log_step():
+    torch.manual_seed(0)
+    from gan_tutorial.models import MLPGenerator
+
+    G, D = MLPGenerator(2, 2, 16, 2), MLPDiscriminator(2, 16, 2)
+    mon = metrics.SpectrumMonitor()
+    fit(G, D, torch.randn(64, 2), TrainConfig(steps=6, batch_size=8, log_every=2, progress=False,
+                                              device="cpu"), callbacks=[mon])
+    assert mon.steps == [2, 4, 6]
+    assert set(mon.spectra) == {"net.0", "net.2", "net.4"}
+    assert mon.as_array("net.2").shape == (3, 16) and mon.mean_spectrum("net.0").shape == (3,)
+    torch.testing.assert_close(mon.as_array("net.2")[:, 0], torch.ones(3, dtype=torch.float64))
+
+
+# ----------------------------------------------------------------------------- spectral norm
+def test_spectral_norm_gives_unit_sigma_max():
+    torch.manual_seed(0)
+    D = regularizers.spectral_norm(MLPDiscriminator(2, 32, 2))
+    x = torch.randn(8, 2)
+    for _ in range(200):  # each training forward is one power iteration
+        D(x)
+    D.eval()
+    for name, w in metrics.weight_matrices(D).items():
+        sigma = torch.linalg.matrix_norm(w.double(), ord=2).item()
+        assert abs(sigma - 1.0) < 1e-4, (name, sigma)
+
+
+# ----------------------------------------------------------------------------- spectral regularization
+def test_compensated_spectrum_by_hand():
+    s = torch.tensor([4.0, 2.0, 1.0, 0.5])
+    torch.testing.assert_close(regularizers.compensated_spectrum(s, "static", top=2),
+                               torch.tensor([4.0, 4.0, 1.0, 0.5]))
+    torch.testing.assert_close(regularizers.compensated_spectrum(s, "static", top=4), torch.full((4,), 4.0))
+    # dynamic, gamma = current ratios (first step): sigma_j + r_j (sigma_1 - sigma_j)
+    torch.testing.assert_close(regularizers.compensated_spectrum(s, "dynamic"),
+                               torch.tensor([4.0, 2.0 + 0.5 * 2, 1.0 + 0.25 * 3, 0.5 + 0.125 * 3.5]))
+    # a larger past ratio wins over the current one
+    gamma = torch.tensor([1.0, 0.9, 0.0, 0.0])
+    torch.testing.assert_close(regularizers.compensated_spectrum(s, "dynamic", gamma=gamma),
+                               torch.tensor([4.0, 2.0 + 0.9 * 2, 1.75, 0.5 + 0.125 * 3.5]))
+    with pytest.raises(ValueError, match="top"):
+        regularizers.compensated_spectrum(s, "static")
+
+
+@pytest.mark.parametrize("mode,top", [("static", 2), ("dynamic", None), ("static", 4)])
+def test_parametrization_keeps_vectors_and_lifts_values(mode, top):
+    r = spectral.check_parametrization(mode, top or 2)
+    assert r["vector_deviation"] < 1e-12
+    torch.testing.assert_close(r["singular_values"], r["predicted"], atol=1e-12, rtol=0)
+    assert r["singular_values"][0].item() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_functional_weight_matches_parametrization_and_static_full_is_orthogonal():
+    g = torch.Generator().manual_seed(1)
+    W = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    Q = regularizers.spectral_regularized_weight(W, "static", top=3)
+    torch.testing.assert_close(Q.T @ Q, torch.eye(3, dtype=torch.float64))  # every value lifted to 1
+    param = regularizers.SpectralCompensation(W, "static", 2).double()
+    torch.testing.assert_close(param(W), regularizers.spectral_regularized_weight(W, "static", 2))
+
+
+def test_dynamic_gamma_is_a_running_max_and_gradients_flow():
+    torch.manual_seed(0)
+    lin = nn.Linear(4, 5)
+    regularizers.spectral_regularization(lin, "dynamic")
+    plist = lin.parametrizations.weight
+    p = plist[0]
+    opt = torch.optim.SGD(lin.parameters(), lr=0.5)
+    seen = []
+    for _ in range(5):
+        out = lin(torch.randn(3, 4)).pow(2).sum()
+        opt.zero_grad()
+        out.backward()
+        assert plist.original.grad is not None and torch.isfinite(plist.original.grad).all()
+        opt.step()
+        lin(torch.randn(1, 4))  # the new weight updates gamma
+        seen.append(p.gamma.clone())
+        s = torch.linalg.svdvals(plist.original.detach())
+        assert (p.gamma >= s / s[0] - 1e-6).all()
+    for a, b in zip(seen, seen[1:]):
+        assert (b >= a).all()
+    # normalised values of W_SR stay at or above gamma (theory: value in [gamma, 1])
+    s_sr = torch.linalg.svdvals(lin.weight.detach())
+    assert (s_sr >= p.gamma - 1e-5).all() and abs(s_sr[0].item() - 1) < 1e-5
+
+
+def test_r1_penalty_of_a_linear_critic():
+    D = nn.Linear(3, 1)
+    with torch.no_grad():
+        D.weight.copy_(torch.tensor([[1.0, -2.0, 2.0]]))
+    Dfn = lambda x: D(x).squeeze(1)  # noqa: E731
+    x = torch.randn(5, 3)
+    assert regularizers.r1_penalty(Dfn, x, x).item() == pytest.approx(9.0)
+    assert regularizers.PENALTIES["r1"] is regularizers.r1_penalty
+
+
+# ----------------------------------------------------------------------------- theory
+def test_sympy_spectral_derivations():
+    s1, s2 = spectral.s1, spectral.s2
+    r = spectral.spectral_norm_2x2()
+    assert r["squared_singular_values"] == [s1**2, s2**2]
+    assert r["singular_values_sn"] == [1, s2 / s1]
+    assert spectral.static_compensation_2x2()["W_SR^T W_SR"] == sp.eye(2)
+    kept = spectral.singular_vectors_kept()
+    assert kept["residuals"] == [sp.zeros(2, 1), sp.zeros(2, 1)]
+    assert sp.simplify(kept["coefficients"][1] - (s2 + kept["delta_2"])) == 0
+    b = spectral.dynamic_compensation_bounds()
+    r_, g = sp.symbols("r gamma", nonnegative=True)
+    assert sp.expand(b["value - gamma"] - r_ * (1 - g)) == 0
+    assert sp.expand(b["1 - value"] - (1 - r_) * (1 - g)) == 0
+
+
+def test_veegan_bound_derivations():
+    r = veegan_theory.jensen_gap()
+    assert r["gap - KL"] == 0
+    assert len(r["argmin t"]) == 1 and sp.simplify(r["argmin t"][0] - r["posterior r(x=1|z)"]) == 0
+    assert veegan_theory.averaged_bound()["E B - (KL + H(p_0))"] == 0
+
+
+# ----------------------------------------------------------------------------- VEEGAN
+def test_veegan_losses_by_hand():
+    gen, rec = torch.tensor([0.0, 2.0]), torch.tensor([1.0, -1.0])
+    sp_ = lambda t: math.log1p(math.exp(t))  # noqa: E731
+    want_d = (sp_(0.0) + sp_(-2.0)) / 2 + (sp_(1.0) + sp_(-1.0)) / 2
+    assert veegan_d_loss(gen, rec).item() == pytest.approx(want_d, rel=1e-6)
+    z, z_rec = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [0.0, 2.0]])
+    want_g = (sp_(0.0) + sp_(2.0)) / 2 + 0.5 * (1.0 + 4.0) / 2 + (sp_(-1.0) + sp_(1.0)) / 2
+    assert veegan_gf_loss(gen, rec, z, z_rec, recon_weight=0.5).item() == pytest.approx(want_g, rel=1e-6)
+
+
+def test_fit_veegan_runs_and_records():
+    torch.manual_seed(0)
+    from gan_tutorial.models import MLPGenerator
+
+    G, F = MLPGenerator(3, 2, 16, 2), Reconstructor(2, 3, 16, 2)
+    D = JointDiscriminator(3, 2, 16, 2)
+    assert F(torch.zeros(4, 2)).shape == (4, 3) and D(torch.zeros(4, 3), torch.zeros(4, 2)).shape == (4,)
+    h = fit_veegan(G, F, D, torch.randn(128, 2), TrainConfig(steps=10, batch_size=16, log_every=5,
+                                                             progress=False, device="cpu", n_samples=7))
+    assert h.step == [5, 10] and len(h.penalty) == 2 and h.penalty[0] > 0
+    assert h.snapshots[-1][1].shape == (7, 2)
+
+
+# ----------------------------------------------------------------------------- benchmark
+def test_packed_discriminator_scores_packs():
+    inner = MLPDiscriminator(4, 8, 1)
+    D = benchmark.Packed(inner, 2)
+    x = torch.randn(6, 2)
+    scores = D(x)
+    assert scores.shape == (6,)
+    torch.testing.assert_close(scores[::2], inner(x.reshape(3, 4)))
+    torch.testing.assert_close(scores[1::2], scores[::2])
+    assert D(torch.randn(3, 2)).shape == (3,)  # the last pack wraps around
+
+
+def test_vector_losses_get_a_vector_discriminator():
+    s = benchmark.Setting(latent_dim=5, vector_dim=7, hidden=8, depth=1)
+    for name in ("sphere", "ogan"):
+        if name in benchmark.losses.LOSSES:
+            G, D = benchmark.build_models(benchmark.methods([name])[0], 2, s)
+            want = 5 if name == "ogan" else 7
+            assert D(torch.zeros(3, 2)).shape == (3, want)
+
+
+def _numpy_coverage(x, centers, std):
+    """A second, independent implementation of the metric (numpy, plain loops over modes)."""
+    d = np.sqrt(((x[:, None, :].astype(np.float64) - centers[None]) ** 2).sum(-1))
+    nearest, dist = d.argmin(1), d.min(1)
+    good = dist <= 3 * std
+    return len(set(nearest[good].tolist())), good.mean()
+
+
+def test_benchmark_writes_tables_that_rescore_independently(tmp_path):
+    s = benchmark.Setting(steps=3, batch_size=16, n_train=500, n_scored=50, hidden=8, depth=1)
+    ms = benchmark.methods(["ns", "veegan", "ns+sr", "pacgan4"])
+    lines = []
+    records = benchmark.run_benchmark(ms, ["ring8"], range(2), s, tmp_path, log=lines.append)
+    assert len(records) == 8 and "8 to run" in lines[0]
+    assert [m.loss for m in benchmark.methods(["minimax", "veegan"])] == ["minimax", "ns"]
+    for name in ("runs.csv", "summary.csv", "table.md", "samples.npz", "samples_ring8.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    table = (tmp_path / "table.md").read_text()
+    assert "| PacGAN4 (PacGAN Table 1) | 7.8 | 95.9 |" in table and "| veegan |" in table
+    saved = np.load(tmp_path / "samples.npz")
+    centers, std = benchmark.data_mod.toy_spec("ring8")
+    with open(tmp_path / "runs.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        modes, hq = _numpy_coverage(saved[f"ring8/{row['method']}/{row['seed']}"], centers.numpy(), std)
+        assert modes == int(row["modes"]) and hq == pytest.approx(float(row["high_quality"]), abs=1e-12)
+    # a second call resumes, even from a clean checkout (per-run files gone): nothing to run
+    import shutil
+
+    shutil.rmtree(tmp_path / "runs")
+    lines.clear()
+    benchmark.run_benchmark(ms, ["ring8"], range(2), s, tmp_path, log=lines.append)
+    assert "8 runs already done, 0 to run" in lines[0]
+
+
+def test_cli_benchmark_subcommand(tmp_path, capsys):
+    code = cli.main(["benchmark", "--losses", "ns", "--data", "ring8", "--seeds", "1", "--steps", "2",
+                     "--out", str(tmp_path)])
+    assert code == 0 and "[1/1] ns on ring8, seed 0" in capsys.readouterr().out
+    assert json.loads((tmp_path / "setting.json").read_text())["steps"] == 2
+    assert cli.main(["benchmark", "--losses", "nope", "--out", str(tmp_path)]) == 2
+
+
+# ----------------------------------------------------------------------------- exercises
+def test_chapter6_exercises_accept_the_reference_and_reject_a_wrong_answer():
+    assert exercises.check("normalised_spectrum", lambda W: torch.linalg.svdvals(W) / torch.linalg.svdvals(W)[0],
+                           verbose=False) == 5
+    assert exercises.check("static_compensation",
+                           lambda W, top: regularizers.spectral_regularized_weight(W, "static", top),
+                           verbose=False) == 5
+    with pytest.raises(exercises.ExerciseFailed):
+        exercises.check("static_compensation", lambda W, top: W / torch.linalg.svdvals(W)[0], verbose=False)
+    with pytest.raises(exercises.ExerciseFailed):
+        exercises.check("mode_coverage", lambda x, c, std: (len(c), 1.0), verbose=False)

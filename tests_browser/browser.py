@@ -1,0 +1,270 @@
+"""Check built HTML pages in a real browser: served on 127.0.0.1, opened in headless Chromium.
+
+`check_page` opens one page and returns a `PageReport` whose `problems` list is empty when
+
+- MathJax typeset every math element (each `.math` holds an `mjx-container`, no TeX error
+  node) and no raw TeX (`$$`, `\\frac`, `\\begin{`, `\\mathrm`) is left in the page's text
+  outside code;
+- every `<img>` loaded (complete, naturalWidth > 0), hidden and lazy ones included;
+- the launch dropdown has the expected Colab link and the repository button the expected URL
+  (when the caller expects them, i.e. on notebook pages);
+- the console shows no error and no script threw.
+
+Offline, the only external resource the book needs is MathJax 3 from the jsDelivr CDN; its
+requests are answered from a local copy of the same MathJax 3 (the `django-static-mathjax`
+wheel of the `[dev]` extra, or the folder in GAN_TUTORIAL_MATHJAX). Every other request to
+a host other than 127.0.0.1 is aborted and listed in `PageReport.ignored`, together with the
+one console line that each abort causes ("Failed to load resource" for exactly that URL);
+nothing else is ignored.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.resources
+import mimetypes
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CHROMIUM = os.environ.get("GAN_TUTORIAL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"  # Sphinx 7's default mathjax_path lives here
+RAW_TEX = ("$$", "\\frac", "\\begin{", "\\mathrm")
+TIMEOUT_MS = 30_000
+SUMMARY: list[str] = []  # one line per checked page of the book, printed at the end of the run
+
+
+# --- serving a folder -------------------------------------------------------------------------
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no line per request on stderr
+        pass
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve `folder` on 127.0.0.1 on a free port in a thread; yield its base URL (ends in '/')."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+def mathjax_dir() -> Path:
+    """A local MathJax 3 distribution: the folder that holds `es5/tex-mml-chtml.js`."""
+    if os.environ.get("GAN_TUTORIAL_MATHJAX"):
+        folder = Path(os.environ["GAN_TUTORIAL_MATHJAX"])
+    else:
+        folder = Path(str(importlib.resources.files("mathjax"))) / "static" / "mathjax"
+    if not (folder / "es5" / "tex-mml-chtml.js").is_file():
+        raise FileNotFoundError(f"no MathJax 3 in {folder}: pip install -e '.[dev]' (django-static-mathjax) "
+                                "or set GAN_TUTORIAL_MATHJAX to a folder with es5/tex-mml-chtml.js")
+    return folder
+
+
+@contextmanager
+def chromium():
+    """Headless Chromium (the system's, never a downloaded one) driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # launch() gives every run a fresh temporary profile (user-data-dir) of its own
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# --- checking one page ------------------------------------------------------------------------
+
+@dataclass
+class PageReport:
+    url: str
+    problems: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    math: int = 0             # math elements in the page (span.math, div.math)
+    typeset: int = 0          # mjx-container elements after MathJax finished
+    images: int = 0
+    launch_links: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        state = "ok" if not self.problems else f"{len(self.problems)} problem(s)"
+        page = urlsplit(self.url).path.lstrip("/")
+        return (f"{page}: {state}; math {self.math} -> {self.typeset} typeset; {self.images} images; "
+                f"launch {self.launch_links or '-'}; {len(self.ignored)} ignored; {self.seconds:.1f} s")
+
+
+_SCROLL_AND_LOAD_IMAGES = """async () => {
+  for (const img of document.images) img.loading = 'eager';   // lazy or hidden: load them all
+  for (let y = 0; y < document.body.scrollHeight; y += window.innerHeight) {
+    window.scrollTo(0, y);
+    await new Promise(r => requestAnimationFrame(r));
+  }
+  window.scrollTo(0, 0);
+  await Promise.all([...document.images].map(img => img.complete ? null :
+    new Promise(r => { img.addEventListener('load', r); img.addEventListener('error', r); })));
+  return [...document.images].map(img => ({src: img.getAttribute('src') || '', complete: img.complete,
+                                           width: img.naturalWidth}));
+}"""
+
+_WAIT_FOR_MATHJAX = """async () => {
+  const t0 = Date.now();
+  while (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) {
+    if (Date.now() - t0 > 20000) return 'MathJax did not start within 20 s';
+    await new Promise(r => setTimeout(r, 50));
+  }
+  try { await MathJax.startup.promise; } catch (e) { return 'MathJax failed: ' + e; }
+  return '';
+}"""
+
+_MATH_STATE = """() => {
+  const math = [...document.querySelectorAll('.math')];
+  const containers = [...document.querySelectorAll('mjx-container')];
+  const bad = 'mjx-merror, [data-mjx-error], mjx-assistive-mml [mathcolor="red"]';   // TeX error, unknown macro
+  return {math: math.length,
+          untypeset: math.filter(el => !el.querySelector('mjx-container'))
+                         .map(el => el.textContent.trim().slice(0, 80)),
+          typeset: containers.length,
+          errors: containers.filter(c => c.querySelector(bad)).map(c => {
+            const el = c.querySelector(bad);
+            return el.getAttribute('data-mjx-error') || el.textContent.trim().slice(0, 80);
+          })};
+}"""
+
+
+# Text that the reader sees as text: code (cell inputs, code blocks, inline literals), scripts
+# and typeset math are skipped; text in cell outputs and in collapsed solutions is kept.
+_RAW_TEX = """(markers) => {
+  const skip = 'script, style, noscript, textarea, code, kbd, samp, mjx-container, .cell_input, '
+             + 'div.highlight:not(.cell_output div.highlight)';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const found = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest(skip)) continue;
+    const text = node.textContent;
+    for (const m of markers) {
+      const i = text.indexOf(m);
+      if (i >= 0) found.push(m + ' in "' + text.slice(Math.max(0, i - 30), i + 50).trim() + '"');
+    }
+  }
+  return found;
+}"""
+
+_LINKS = """() => ({
+  launch: [...document.querySelectorAll('.dropdown-launch-buttons a')].map(a => a.href),
+  repository: [...document.querySelectorAll('a.btn-source-repository-button')].map(a => a.href),
+})"""
+
+
+def check_page(browser, url: str, screenshot: Path | None = None, launch_url: str | None = None,
+               repository_url: str | None = None) -> PageReport:
+    """Open `url` in a fresh browser context and check it (see the module's docstring).
+
+    `launch_url`: the Colab link the launch dropdown must hold (None: not checked);
+    `repository_url`: the repository button's link (None: not checked).
+    """
+    import time
+
+    t0 = time.perf_counter()
+    report = PageReport(url)
+    origin = "{0.scheme}://{0.netloc}/".format(urlsplit(url))
+    blocked: set[str] = set()
+    local_mathjax = mathjax_dir()
+
+    def route(r):  # sees only requests that do not go to the page's own server (see below)
+        req_url = r.request.url
+        if req_url.startswith(MATHJAX_CDN):
+            rel = urlsplit(req_url).path[len(urlsplit(MATHJAX_CDN).path):]
+            path = (local_mathjax / rel).resolve()
+            if path.is_file() and path.is_relative_to(local_mathjax.resolve()):
+                r.fulfill(path=path, content_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                          headers={"Access-Control-Allow-Origin": "*"})
+            else:
+                r.fulfill(status=404, body="not in the local MathJax copy")
+        else:
+            blocked.add(req_url)
+            report.ignored.append(f"aborted request to an external host (offline): {req_url}")
+            r.abort("internetdisconnected")
+
+    console: list[tuple[str, str]] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    try:
+        context.route(re.compile(f"^(?!{re.escape(origin)}|data:)"), route)  # local requests pass untouched
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("console", lambda m: console.append((m.text, m.location.get("url", ""))) if m.type == "error" else None)
+        page.on("pageerror", lambda e: report.problems.append(f"uncaught script error: {e}"))
+        page.on("response", lambda r: report.problems.append(f"HTTP {r.status} for {r.url}")
+                if r.status >= 400 and r.url.startswith(origin) else None)
+        response = page.goto(url, wait_until="load")
+        if response is None or not response.ok:
+            report.problems.append(f"page did not load: {response.status if response else 'no response'}")
+
+        # math: MathJax finished, every math element typeset, no TeX errors, no raw TeX left
+        state = page.evaluate(_MATH_STATE)
+        report.math = state["math"]
+        if page.evaluate("() => !!document.querySelector('script[src*=\"mathjax\" i]')"):
+            failure = page.evaluate(_WAIT_FOR_MATHJAX)
+            if failure:
+                report.problems.append(failure)
+            state = page.evaluate(_MATH_STATE)
+        elif report.math:
+            report.problems.append("page has math but loads no MathJax")
+        report.typeset = state["typeset"]
+        for text in state["untypeset"]:
+            report.problems.append(f"math not typeset by MathJax: {text}")
+        for text in state["errors"]:
+            report.problems.append(f"MathJax error in math: {text}")
+        if report.math and not report.typeset:
+            report.problems.append("page has math but no mjx-container")
+        for hit in page.evaluate(_RAW_TEX, list(RAW_TEX)):
+            report.problems.append(f"raw TeX in the page's text: {hit}")
+
+        # images: every one loaded
+        images = page.evaluate(_SCROLL_AND_LOAD_IMAGES)
+        report.images = len(images)
+        for img in images:
+            if not (img["complete"] and img["width"] > 0):
+                report.problems.append(f"image did not load: {img['src'][:100]}")
+
+        # launch and repository buttons
+        links = page.evaluate(_LINKS)
+        report.launch_links = links["launch"]
+        if launch_url is not None and launch_url not in links["launch"]:
+            report.problems.append(f"launch dropdown lacks {launch_url}; it has {links['launch']}")
+        if repository_url is not None and repository_url.rstrip("/") not in [u.rstrip("/") for u in
+                                                                             links["repository"]]:
+            report.problems.append(f"repository button lacks {repository_url}; it has {links['repository']}")
+
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        context.close()
+
+    # console errors: only the line that each aborted external request causes is ignored
+    for text, where in console:
+        if text.startswith("Failed to load resource") and where in blocked:
+            report.ignored.append(f"console: {text} ({where})")
+        else:
+            report.problems.append(f"console error: {text}" + (f" ({where})" if where else ""))
+    report.seconds = time.perf_counter() - t0
+    return report

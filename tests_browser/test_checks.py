@@ -1,0 +1,138 @@
+"""The checks themselves: small pages built to pass or to break one check each, served and
+opened exactly as the book's pages are. A check that cannot fail here would pass anything."""
+
+from pathlib import Path
+
+import pytest
+from browser import MATHJAX_CDN, check_page, serve
+from links import broken_internal_links
+from PIL import Image
+
+COLAB = "https://colab.research.google.com/github/owner/repo/blob/main/book/ch.ipynb"
+REPO = "https://github.com/owner/repo"
+# what Sphinx 7 writes into a page with math
+MATHJAX = ('<script>MathJax = {"options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"}}'
+           f'</script><script defer src="{MATHJAX_CDN}es5/tex-mml-chtml.js"></script>')
+BUTTONS = (f'<div class="dropdown dropdown-launch-buttons"><ul class="dropdown-menu" style="display:none">'
+           f'<li><a href="{COLAB}"><img src="logo.png">Colab</a></li></ul></div>'
+           f'<a class="btn-source-repository-button" href="{REPO}">Repository</a>')
+GOOD_BODY = r"""
+<p>Inline <span class="math notranslate nohighlight">\(D^*(x) = \frac{p(x)}{p(x) + q(x)}\)</span> and display</p>
+<div class="math notranslate nohighlight">\[\begin{aligned} C(G) &= -\log 4 + 2\,\mathrm{JSD} \end{aligned}\]</div>
+<div class="cell_input"><div class="highlight"><pre>r"$$\frac{1}{2}$$ \begin{x} \mathrm{y}"</pre></div></div>
+<p>Code inline: <code class="docutils literal">"$$"</code>.</p>
+<figure><img src="fig.png" alt="a figure"><figcaption>What to see.</figcaption></figure>
+<div style="height: 4000px"></div>
+<img src="lazy.png" loading="lazy" alt="far below">
+"""
+
+
+def _png(path: Path, size=(8, 6)):
+    Image.new("RGB", size, (200, 30, 30)).save(path)
+
+
+def _page(folder: Path, name: str, body: str, head: str = MATHJAX, buttons: str = BUTTONS) -> str:
+    for png in ("fig.png", "lazy.png", "logo.png"):
+        if not (folder / png).exists():
+            _png(folder / png)
+    (folder / name).write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head>"
+                               f"<body>{buttons}<main id='main-content'>{body}</main></body></html>")
+    return name
+
+
+@pytest.fixture
+def check(browser, tmp_path):
+    """check(name, body, ...) -> PageReport of that page, served from a fresh folder."""
+    with serve(tmp_path) as base:
+        def run(name, body, head=MATHJAX, buttons=BUTTONS, launch_url=COLAB, repository_url=REPO, screenshot=None):
+            _page(tmp_path, name, body, head, buttons)
+            return check_page(browser, base + name, screenshot=screenshot,
+                              launch_url=launch_url, repository_url=repository_url)
+        yield run
+
+
+def test_a_good_page_passes(check, tmp_path):
+    report = check("good.html", GOOD_BODY, screenshot=tmp_path / "shots" / "good.png")
+    assert report.problems == []
+    assert report.ignored == []
+    assert (report.math, report.typeset, report.images) == (2, 2, 3)
+    assert report.launch_links == [COLAB]
+    assert Image.open(tmp_path / "shots" / "good.png").size[1] > 4000  # the full page, not the viewport
+
+
+def test_missing_images_fail_lazy_ones_far_below_too(check):
+    report = check("missing.html", GOOD_BODY.replace('"lazy.png"', '"gone.png"') + '<img src="no_such_figure.png">')
+    assert "image did not load: no_such_figure.png" in report.problems
+    assert "image did not load: gone.png" in report.problems
+    assert any(p.startswith("HTTP 404") and p.endswith("/no_such_figure.png") for p in report.problems)
+
+
+RAW = {
+    "$$ in": "<pre>$$x$$</pre>",                                              # MathJax skips <pre>
+    "\\frac in": r"<p class='mathjax_ignore'>\frac{a}{b}</p>",               # text MathJax was told to leave
+    "\\begin{ in": r"<div class='cell_output'><div class='highlight'><pre>\begin{pmatrix}</pre></div></div>",
+    "\\mathrm in": r"<p>the \mathrm{KL} divergence</p>",                     # TeX without delimiters
+}
+
+
+def test_raw_tex_left_in_the_text_fails(check):
+    report = check("raw.html", GOOD_BODY + "".join(RAW.values()))
+    assert len(report.problems) == len(RAW), report.problems
+    for marker in RAW:
+        assert any(p.startswith(f"raw TeX in the page's text: {marker}") for p in report.problems), marker
+
+
+def test_math_that_mathjax_cannot_typeset_fails(check):
+    bad = [r"\(x^2^3\)",              # a TeX error: double exponent
+           r"\(\nosuchmacro{x}\)",     # an undefined macro
+           r"\(\frac{1}{\)"]          # unbalanced braces: MathJax does not even find it
+    report = check("bad_tex.html", GOOD_BODY + "".join(f'<span class="math nohighlight">{t}</span>' for t in bad))
+    assert sum(p.startswith("MathJax error in math") for p in report.problems) == 2, report.problems
+    assert "math not typeset by MathJax: " + bad[2] in report.problems
+
+
+def test_math_without_mathjax_fails(check):
+    report = check("no_mathjax.html", GOOD_BODY, head="")
+    assert "page has math but loads no MathJax" in report.problems
+    assert sum(p.startswith("math not typeset") for p in report.problems) == 2
+
+
+def test_script_errors_fail(check):
+    report = check("js.html", GOOD_BODY + "<script>console.error('something broke')</script>"
+                                          "<script>throw new Error('boom')</script>")
+    assert any(p.startswith("uncaught script error: boom") for p in report.problems), report.problems
+    assert any(p.startswith("console error: something broke") for p in report.problems), report.problems
+
+
+def test_a_wrong_or_missing_launch_link_fails(check):
+    wrong = check("wrong.html", GOOD_BODY, buttons=BUTTONS.replace("book/ch.ipynb", "ch.ipynb"))
+    assert len(wrong.problems) == 1 and wrong.problems[0].startswith(f"launch dropdown lacks {COLAB}")
+    missing = check("none.html", GOOD_BODY, buttons="")
+    assert any(p.startswith("launch dropdown lacks") for p in missing.problems)
+    assert any(p.startswith("repository button lacks") for p in missing.problems)
+    assert check("md.html", GOOD_BODY, buttons="", launch_url=None, repository_url=None).problems == []
+
+
+def test_requests_to_external_hosts_are_aborted_and_listed_not_hidden(check):
+    url = "https://fonts.example.org/font.css"
+    report = check("external.html", GOOD_BODY + f'<link rel="stylesheet" href="{url}">')
+    assert report.problems == []
+    assert f"aborted request to an external host (offline): {url}" in report.ignored
+    # an external image is still an image that did not load
+    report = check("external_img.html", GOOD_BODY + '<img src="https://img.example.org/fig.png">')
+    assert "image did not load: https://img.example.org/fig.png" in report.problems
+
+
+def test_broken_internal_links_are_found(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.html").write_text('<h1 id="top">A</h1><a href="sub/b.html#here">ok</a> <a href="#top">ok</a>'
+                                     '<a href="https://example.org/x">external</a> <a href="#">bare</a>'
+                                     '<a href="sub/b.html#nowhere">no anchor</a> <img src="missing.png">')
+    (tmp_path / "sub" / "b.html").write_text('<p id="here">B</p><a href="../c.html">no file</a>'
+                                             '<a href="../../outside.html">outside</a>')
+    assert broken_internal_links(tmp_path) == [
+        "a.html: sub/b.html#nowhere (no anchor #nowhere in sub/b.html)",
+        "a.html: missing.png (no file missing.png)",
+        "sub/b.html: ../c.html (no file c.html)",
+        "sub/b.html: ../../outside.html (points outside the book)",
+    ]
