@@ -7,9 +7,10 @@ For each model (DCGAN on MNIST-sized images, the MLP GAN on grid25) and batch si
 (a) a reference loop written the common way: a DataLoader over a CPU TensorDataset, a
     discriminator ending in Sigmoid with nn.BCELoss and label tensors, `.item()` on both
     losses every step, the fake batch made with a graph and detached for D;
-(b) the package's `train.fit` (data on the device with index sampling, logits with
-    softplus losses, losses read back every `log_every` steps, fused Adam, channels_last
-    and bf16 autocast on CUDA),
+(b) the package's `train.fit` with its defaults (data on the device with index sampling,
+    logits with softplus losses, losses read back every `log_every` steps, D's weights
+    frozen in the G step's backward, fused Adam, channels_last and bf16 autocast on CUDA),
+(c) `train.fit` with `reuse_fake=True` (the G step reuses the D step's fake batch, as (a) does),
 in the same process, alternating (a, b, a, b, ...) so that both see the same machine state,
 and prints steps/s, images/s and the ratio (b)/(a) of the medians.
 """
@@ -91,10 +92,11 @@ def reference_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batc
 
 
 def package_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
-                 device: torch.device, compile: bool = False) -> float:
+                 device: torch.device, compile: bool = False, reuse_fake: bool = False) -> float:
     """``train.fit`` with the same models, optimiser settings and number of steps."""
     config = train.TrainConfig(loss="ns", steps=steps, batch_size=batch_size, device=str(device),
-                               progress=False, log_every=100, n_samples=16, compile=compile)
+                               progress=False, log_every=100, n_samples=16, compile=compile,
+                               reuse_fake=reuse_fake)
     _sync(device)
     t0 = time.perf_counter()
     train.fit(G, D, x, config)
@@ -105,16 +107,18 @@ def package_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_
 def measure(kind: str, batch_size: int, steps: int, repeats: int, device: torch.device,
             compile: bool = False) -> dict:
     x = make_data(kind)
-    times = {"a": [], "b": []}
+    times = {"a": [], "b": [], "c": []}
     # one untimed warm-up of each (allocator, cuDNN autotuning, compilation)
     reference_loop(*make_models(kind), x, min(steps, 20), batch_size, device)
     package_loop(*make_models(kind), x, min(steps, 20), batch_size, device, compile)
     for _ in range(repeats):
         times["a"].append(reference_loop(*make_models(kind), x, steps, batch_size, device))
         times["b"].append(package_loop(*make_models(kind), x, steps, batch_size, device, compile))
-    a, b = statistics.median(times["a"]), statistics.median(times["b"])
+        times["c"].append(package_loop(*make_models(kind), x, steps, batch_size, device, compile, True))
+    a, b, c = (statistics.median(times[k]) for k in "abc")
     return {"model": kind, "batch": batch_size, "a_steps_s": steps / a, "b_steps_s": steps / b,
-            "a_img_s": steps * batch_size / a, "b_img_s": steps * batch_size / b, "ratio": a / b}
+            "a_img_s": steps * batch_size / a, "b_img_s": steps * batch_size / b, "ratio": a / b,
+            "c_steps_s": steps / c, "ratio_c": a / c}
 
 
 def main(argv=None) -> None:
@@ -130,13 +134,15 @@ def main(argv=None) -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     print(f"device: {device.type} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.steps} steps x {args.repeats} alternating runs, medians")
-    print("| model | batch | (a) steps/s | (b) steps/s | (a) images/s | (b) images/s | (b)/(a) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | batch | (a) steps/s | (b) steps/s | (a) images/s | (b) images/s | (b)/(a) "
+          "| (c) steps/s | (c)/(a) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind in args.models:
         for bs in args.batch_size:
             r = measure(kind, bs, args.steps, args.repeats, device, args.compile)
             print(f"| {r['model']} | {r['batch']} | {r['a_steps_s']:.1f} | {r['b_steps_s']:.1f} | "
-                  f"{r['a_img_s']:.0f} | {r['b_img_s']:.0f} | {r['ratio']:.2f}x |", flush=True)
+                  f"{r['a_img_s']:.0f} | {r['b_img_s']:.0f} | {r['ratio']:.2f}x | {r['c_steps_s']:.1f} | "
+                  f"{r['ratio_c']:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ class TrainConfig:
     amp: bool | None = None  # bf16 autocast of the forward passes: auto = CUDA, no penalty
     channels_last: bool | None = None  # NHWC memory layout for images: auto = CUDA
     compile: bool = False  # torch.compile G and D (not with gradient penalties)
+    reuse_fake: bool = False  # G step reuses the last D step's fake batch (one G forward less)
 
     def validate(self) -> None:
         """Raise a :class:`ConfigError` that names the field and the fix for any bad value."""
@@ -198,15 +199,19 @@ def _autocast(x: Tensor, amp: bool):
 
 
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GANLoss,
-           x_real: Tensor, z: Tensor, penalty_weight: float, amp: bool = False) -> tuple[Tensor, Tensor]:
+           x_real: Tensor, z: Tensor, penalty_weight: float, amp: bool = False,
+           x_fake: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One update of D: minimise ``loss.d_loss`` (e.g. maximise log D(x) + log(1 - D(G(z)))).
 
     The fake batch is made without a graph through G (it is detached): D's update needs
-    no gradient with respect to G's weights. With ``amp`` the forward passes run in bf16
-    autocast and the loss is computed in float32. Returns (D loss, penalty), detached.
+    no gradient with respect to G's weights. A fake batch ``x_fake = G(z)`` made by the
+    caller is used detached instead. With ``amp`` the forward passes run in bf16 autocast
+    and the loss is computed in float32. Returns (D loss, penalty), detached.
     """
-    with torch.no_grad(), _autocast(z, amp):
-        x_fake = G(z)
+    if x_fake is None:
+        with torch.no_grad(), _autocast(z, amp):
+            x_fake = G(z)
+    x_fake = x_fake.detach()
     with _autocast(z, amp):
         real_scores, fake_scores = D(x_real), D(x_fake)
     d_loss = loss.d_loss(real_scores.float(), fake_scores.float(), z=z, x_real=x_real,
@@ -223,22 +228,32 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GANLo
 
 
 def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLoss,
-           z: Tensor, x_real: Tensor, amp: bool = False) -> Tensor:
+           z: Tensor, x_real: Tensor, amp: bool = False, x_fake: Tensor | None = None) -> Tensor:
     """One update of G: minimise ``loss.g_loss`` (e.g. the non-saturating ``-log D(G(z))``).
 
-    Only G's optimiser steps; D's gradients from this pass are discarded by the next
-    ``d_step``'s ``zero_grad``.
+    Only G's optimiser steps. The backward pass needs D's gradient with respect to its
+    input, not to its weights, so D's weights are frozen during it (the same G update,
+    less work); under DDP they stay as they are, since DDP expects every gradient. A fake
+    batch ``x_fake = G(z)`` with its graph, made by the caller, is used instead of a new one.
     """
-    with _autocast(z, amp):
-        x_fake = G(z)
-        fake_scores = D(x_fake)
-        real_scores = D(x_real) if loss.g_needs_real else None
-    context = {"z": z, "x_real": x_real, "x_fake": x_fake}
-    if real_scores is not None:
-        context["real_scores"] = real_scores.float()
-    g_loss = loss.g_loss(fake_scores.float(), **context)
-    opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
+    inner_D = D.module if isinstance(D, DistributedDataParallel) else None
+    frozen = [] if inner_D is not None else [p for p in D.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        with _autocast(z, amp):
+            x_fake = G(z) if x_fake is None else x_fake
+            fake_scores = D(x_fake)
+            real_scores = D(x_real) if loss.g_needs_real else None
+        context = {"z": z, "x_real": x_real, "x_fake": x_fake}
+        if real_scores is not None:
+            context["real_scores"] = real_scores.float()
+        g_loss = loss.g_loss(fake_scores.float(), **context)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
     opt_g.step()
     return g_loss.detach()
 
@@ -481,12 +496,17 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
     with _deferred_interrupt() as interrupted:
         while step < config.steps:
             step += 1
-            for _ in range(config.n_critic):
+            x_fake = None
+            for i in range(config.n_critic):
                 x_real = sampler.sample()
                 z = torch.randn(bs, latent, device=device, generator=z_gen)[local]  # this rank's slice
-                d_loss, penalty = d_step(G_run, D_run, opt_d, loss, x_real, z, penalty_weight, amp)
-            z = torch.randn(bs, latent, device=device, generator=z_gen)[local]
-            g_loss = g_step(G_run, D_run, opt_g, loss, z, x_real, amp)
+                if config.reuse_fake and i == config.n_critic - 1:
+                    with _autocast(z, amp):
+                        x_fake = G_run(z)  # with its graph, for the G step
+                d_loss, penalty = d_step(G_run, D_run, opt_d, loss, x_real, z, penalty_weight, amp, x_fake)
+            if x_fake is None:
+                z = torch.randn(bs, latent, device=device, generator=z_gen)[local]
+            g_loss = g_step(G_run, D_run, opt_g, loss, z, x_real, amp, x_fake)
             sums += torch.stack([d_loss, g_loss, penalty])
             count += 1
             bar.update(1)
