@@ -1,4 +1,4 @@
-"""Command line: ``gan-tutorial train`` and ``gan-tutorial list``.
+"""Command line: ``gan-tutorial train``, ``gan-tutorial list`` and ``gan-tutorial benchmark``.
 
 ``gan-tutorial train`` with no options trains the non-saturating GAN on ``ring8`` (about a
 minute on a laptop CPU) and writes ``samples.png``, ``metrics.json`` and a checkpoint into
