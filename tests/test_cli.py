@@ -16,7 +16,7 @@ def test_train_writes_samples_metrics_and_a_checkpoint(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"] == "ring8" and metrics["loss"] == "ns" and metrics["steps"] == 40
     assert len(metrics["mode_coverage"]["per_mode"]) == 8
-    assert metrics["config"]["batch_size"] == 32 and metrics["config"]["lr_d"] == 1e-3
+    assert metrics["config"]["batch_size"] == 32 and metrics["config"]["lr_d"] == 2e-4
 
 
 def test_list_names_data_and_losses(capsys):
