@@ -12,6 +12,7 @@ Chapters register their exercises with :func:`exercise`.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,6 +112,20 @@ def check(name: str, answer: Callable, trials: int = 5, seed: int = 0, verbose: 
     return trials
 
 
+def _lazy(module: str, name: str) -> Callable:
+    """``gan_tutorial.<module>.<name>``, imported at its first call.
+
+    The reference solutions that live in ``theory/`` modules load sympy; importing them
+    lazily keeps ``import gan_tutorial.exercises`` light.
+    """
+
+    def call(*args):
+        return getattr(importlib.import_module(f"gan_tutorial.{module}"), name)(*args)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
 # ----------------------------------------------------------------------------- chapter 1
 def _logit_batch(g: torch.Generator) -> tuple[Tensor]:
     n = int(torch.randint(1, 64, (1,), generator=g))
@@ -123,10 +138,7 @@ exercise("ns_g_loss", losses.ns_g_loss, _logit_batch,
 
 
 # ---- chapter 1: the optimal discriminator and the JSD (solutions in theory/minimax.py) ----
-def _optimal_logit(log_p: Tensor, log_q: Tensor) -> Tensor:
-    from .theory.minimax import optimal_logit  # imported here: theory modules load sympy
-
-    return optimal_logit(log_p, log_q)
+_optimal_logit = _lazy("theory.minimax", "optimal_logit")
 
 
 def _log_density_pair(g: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -140,10 +152,7 @@ exercise("optimal_logit", _optimal_logit, _log_density_pair,
          "log p(x) and log q(x); finite even where p(x) and q(x) underflow to 0.")
 
 
-def _jsd_discrete(p: Tensor, q: Tensor) -> Tensor:
-    from .theory.minimax import jsd_discrete
-
-    return jsd_discrete(p, q)
+_jsd_discrete = _lazy("theory.minimax", "jsd_discrete")
 
 
 def _distribution_pairs(g: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -167,11 +176,7 @@ exercise("jsd_discrete", _jsd_discrete, _distribution_pairs,
 
 
 # ---- chapter 2: DCGAN (solutions in theory/dcgan.py) ----
-def _conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int,
-                                output_padding: int) -> int:
-    from .theory.dcgan import conv_transpose_output_size
-
-    return conv_transpose_output_size(size, kernel, stride, padding, output_padding)
+_conv_transpose_output_size = _lazy("theory.dcgan", "conv_transpose_output_size")
 
 
 def _conv_transpose_settings(g: torch.Generator) -> tuple[int, int, int, int, int]:
@@ -188,10 +193,7 @@ exercise("conv_transpose_output_size", _conv_transpose_output_size, _conv_transp
          "padding and output_padding (all integers).")
 
 
-def _dcgan_up_block(x: Tensor, weight: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
-    from .theory.dcgan import dcgan_up_block
-
-    return dcgan_up_block(x, weight, gamma, beta)
+_dcgan_up_block = _lazy("theory.dcgan", "dcgan_up_block")
 
 
 def _up_block_inputs(g: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -207,10 +209,7 @@ exercise("dcgan_up_block", _dcgan_up_block, _up_block_inputs,
          "scale gamma and shift beta (C_out,); returns (B, C_out, 2H, 2W).")
 
 
-def _stable_bce_with_logits(logits: Tensor, labels: Tensor) -> Tensor:
-    from .theory.dcgan import stable_bce_with_logits
-
-    return stable_bce_with_logits(logits, labels)
+_stable_bce_with_logits = _lazy("theory.dcgan", "stable_bce_with_logits")
 
 
 def _logits_and_labels(g: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -356,10 +355,7 @@ exercise("ogan_d_loss", _ogan_d_loss, _ogan_inputs,
          "rho(z, E(G(z))); inputs real_scores = E(x_real), fake_scores = E(G(z)), z, x_real, x_fake.")
 
 
-def _mse_parts(z: Tensor, e: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    from .theory.orthogonal import mse_parts  # imported here: theory modules load sympy
-
-    return mse_parts(z, e)
+_mse_parts = _lazy("theory.orthogonal", "mse_parts")
 
 
 def _mse_inputs(g: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -423,10 +419,7 @@ exercise("wdiv_penalty_pool", _wdiv_pool, _critic_inputs,
          "weights (create_graph=True).", atol=1e-9, rtol=1e-7)
 
 
-def _wdiv_slope(delta: Tensor, k: float, P: float, r: float) -> Tensor:
-    from .theory.wasserstein import wdiv_optimal_slope
-
-    return wdiv_optimal_slope(delta, k, P, r)
+_wdiv_slope = _lazy("theory.wasserstein", "wdiv_optimal_slope")
 
 
 def _slope_inputs(g: torch.Generator) -> tuple:
