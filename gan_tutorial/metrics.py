@@ -268,10 +268,11 @@ class FrechetTracker:
     """A :func:`gan_tutorial.train.fit` callback: the Frechet digit distance of G over training.
 
     Every ``every`` steps (a multiple of the config's ``log_every``) and at the last step it
-    samples ``G(z)`` for the fixed codes ``z`` ``(n, latent_dim)`` in evaluation mode and
-    records ``frechet_distance`` between the classifier's features of those samples and of
-    the reference images ``x_ref`` (whose statistics are computed once). Use as many codes
-    as reference images: the estimate depends on the sample sizes.
+    samples ``G(z)`` for the fixed codes ``z`` ``(n, latent_dim)`` in evaluation mode (from
+    G's moving average when the config keeps one) and records ``frechet_distance`` between
+    the classifier's features of those samples and of the reference images ``x_ref`` (whose
+    statistics are computed once). Use as many codes as reference images: the estimate
+    depends on the sample sizes.
     Results: ``tracker.step`` and ``tracker.distance`` (lists).
     """
 
@@ -291,7 +292,7 @@ class FrechetTracker:
     def __call__(self, state) -> None:
         if state.step % self.every == 0 or state.step == state.config.steps:
             self.step.append(state.step)
-            self.distance.append(self.distance_of(state.G))
+            self.distance.append(self.distance_of(state.G_eval))
 
 
 # ---- chapter 5: how good a representation is (linear probe) ----

@@ -43,6 +43,40 @@ class TrainingDiverged(GanTutorialError, RuntimeError):
     """A loss became NaN or infinite; the message names the step and the last finite losses."""
 
 
+LR_DECAYS = ("constant", "linear", "cosine")
+
+
+def lr_factor(schedule: str, step: int, steps: int) -> float:
+    """The learning-rate multiplier of step ``step`` (1-based) of ``steps`` under ``schedule``.
+
+    1 at the first step; for "linear" and "cosine" it falls to ``1 / steps`` (linear) or
+    about ``(pi / 2 steps)**2`` (cosine) at the last step, never to 0 inside the run.
+    """
+    t = (step - 1) / steps  # the fraction of the run done before this step
+    if schedule == "linear":
+        return 1.0 - t
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+    return 1.0
+
+
+@torch.no_grad()
+def ema_update(average: nn.Module, model: nn.Module, decay: float) -> None:
+    """``average <- decay * average + (1 - decay) * model`` for the weights; buffers are copied.
+
+    Buffers (batch norm's running statistics) are copied rather than averaged: they are
+    statistics of the current model's activations. ``decay=0`` makes ``average`` a copy.
+    """
+    a_params = [p for p in average.parameters()]
+    m_params = [p.detach() for p in model.parameters()]
+    if decay == 0:
+        torch._foreach_copy_(a_params, m_params)
+    else:
+        torch._foreach_lerp_(a_params, m_params, 1.0 - decay)
+    for a, m in zip(average.buffers(), model.buffers()):
+        a.copy_(m)
+
+
 @dataclass
 class TrainConfig:
     """Everything ``fit`` needs besides the models and the data.
@@ -81,6 +115,14 @@ class TrainConfig:
     channels_last: bool | None = None  # NHWC memory layout for images: auto = CUDA
     compile: bool = False  # torch.compile G and D (not with gradient penalties)
     reuse_fake: bool = False  # G step reuses the last D step's fake batch (one G forward less)
+    # learning-rate schedule: "constant", or "linear" / "cosine" decay of both learning rates
+    # to 0 at the last step (the last steps then make small moves and the samples sharpen)
+    lr_decay: str = "constant"
+    # exponential moving average of G's weights (0: off; 0.999 averages over ~1,000 steps),
+    # from step ema_start on (before it the average is a copy of G). The average is kept in
+    # history.G_ema, makes the snapshots and is given to callbacks as state.G_ema.
+    ema: float = 0.0
+    ema_start: int = 0
 
     def validate(self) -> None:
         """Raise a :class:`ConfigError` that names the field and the fix for any bad value."""
@@ -89,7 +131,7 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}.")
-        for name in ("sample_every", "checkpoint_every"):
+        for name in ("sample_every", "checkpoint_every", "ema_start"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ConfigError(f"{name} must be an integer >= 0 (0 turns it off), got {v!r}.")
@@ -99,6 +141,10 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be a positive number such as 2e-4, got {v!r}.")
         if self.penalty_weight is not None and not self.penalty_weight >= 0:
             raise ConfigError(f"penalty_weight must be >= 0 or None, got {self.penalty_weight!r}.")
+        if self.lr_decay not in LR_DECAYS:
+            raise ConfigError(f"lr_decay must be one of {', '.join(map(repr, LR_DECAYS))}, got {self.lr_decay!r}.")
+        if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1):
+            raise ConfigError(f"ema must be a decay in [0, 1) such as 0.999 (0 turns it off), got {self.ema!r}.")
         if self.on_divergence not in ("stop", "rollback"):
             raise ConfigError(f"on_divergence must be 'stop' or 'rollback', got {self.on_divergence!r}.")
         if not 0 < self.rollback_lr_factor < 1:
@@ -167,6 +213,7 @@ class History:
     snapshots: list[tuple[int, Tensor]] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # e.g. rollbacks after a divergence
     wall_time: float = 0.0
+    G_ema: nn.Module | None = None  # the moving average of G when config.ema > 0
 
     def as_dict(self) -> dict:
         """Plain numbers (no tensors): for JSON and for checkpoints."""
@@ -191,6 +238,12 @@ class TrainState:
     history: History
     config: TrainConfig
     sampler: BatchSampler
+    G_ema: nn.Module | None = None  # the moving average of G (config.ema > 0), else None
+
+    @property
+    def G_eval(self) -> nn.Module:
+        """The generator to evaluate: the moving average when there is one, else G."""
+        return self.G if self.G_ema is None else self.G_ema
 
 
 # ----------------------------------------------------------------------------- steps
@@ -457,9 +510,18 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
         ids = [device.index] if device.type == "cuda" else None
         G_run, D_run = (DistributedDataParallel(m, device_ids=ids) for m in (G_run, D_run))
     history = History()
+    G_ema = history.G_ema = copy.deepcopy(G).requires_grad_(False) if config.ema > 0 else None
+    lr_scale = [1.0]  # lowered by each rollback after a divergence; kept in checkpoints
+
+    def set_lr(step: int) -> None:
+        f = lr_scale[0] * lr_factor(config.lr_decay, step, config.steps)
+        for opt, base in ((opt_d, config.lr_d), (opt_g, config.lr_g)):
+            for group in opt.param_groups:
+                group["lr"] = base * f
 
     def state_dict(step: int) -> dict:
-        return {"step": step, "G": G.state_dict(), "D": D.state_dict(),
+        return {"step": step, "G": G.state_dict(), "D": D.state_dict(), "lr_scale": lr_scale[0],
+                "G_ema": G_ema.state_dict() if G_ema is not None else {},
                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                 "sampler": sampler.state_dict(), "z_generator": z_gen.get_state(),
                 "torch_rng": torch.get_rng_state(),
@@ -471,6 +533,9 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
         D.load_state_dict(state["D"])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
+        lr_scale[0] = float(state.get("lr_scale", 1.0))
+        if G_ema is not None:
+            G_ema.load_state_dict(state["G_ema"] if state.get("G_ema") else state["G"])
         sampler.load_state_dict(state["sampler"])
         z_gen.set_state(state["z_generator"])
         torch.set_rng_state(state["torch_rng"])
@@ -496,6 +561,7 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
     with _deferred_interrupt() as interrupted:
         while step < config.steps:
             step += 1
+            set_lr(step)
             x_fake = None
             for i in range(config.n_critic):
                 x_real = sampler.sample()
@@ -507,6 +573,8 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
             if x_fake is None:
                 z = torch.randn(bs, latent, device=device, generator=z_gen)[local]
             g_loss = g_step(G_run, D_run, opt_g, loss, z, x_real, amp, x_fake)
+            if G_ema is not None:
+                ema_update(G_ema, G, config.ema if step > config.ema_start else 0.0)
             sums += torch.stack([d_loss, g_loss, penalty])
             count += 1
             bar.update(1)
@@ -522,9 +590,7 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
                     if good is not None and rollbacks < config.max_rollbacks:
                         rollbacks += 1
                         bad_step, step = step, restore(copy.deepcopy(good))
-                        for opt in (opt_d, opt_g):
-                            for group in opt.param_groups:
-                                group["lr"] *= config.rollback_lr_factor
+                        lr_scale[0] *= config.rollback_lr_factor
                         history.events.append(
                             f"loss not finite by step {bad_step}: rolled back to "
                             f"step {step}, learning rates x{config.rollback_lr_factor:g}")
@@ -547,11 +613,11 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
                 bar.set_postfix(d_loss=f"{d_mean:.3f}", g_loss=f"{g_mean:.3f}")
                 if good is not None:
                     good = copy.deepcopy(state_dict(step))
-                state = TrainState(step, G, D, history, config, sampler)
+                state = TrainState(step, G, D, history, config, sampler, G_ema)
                 for callback in callbacks if rank == 0 else ():
                     callback(state)
             if (config.sample_every and step % config.sample_every == 0) or step == config.steps:
-                history.snapshots.append((step, sample(G, z_fixed)))
+                history.snapshots.append((step, sample(G if G_ema is None else G_ema, z_fixed)))
             checkpoint_due = bool(config.checkpoint_every and step % config.checkpoint_every == 0)
             stop = interrupted.is_set()
             if world > 1:  # the ranks agree on stopping, at logging and checkpoint steps only

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from gan_tutorial import cli
+from gan_tutorial import cli, train
 
 
 def test_train_writes_samples_metrics_and_a_checkpoint(tmp_path):
@@ -17,6 +17,20 @@ def test_train_writes_samples_metrics_and_a_checkpoint(tmp_path):
     assert metrics["data"] == "ring8" and metrics["loss"] == "ns" and metrics["steps"] == 40
     assert len(metrics["mode_coverage"]["per_mode"]) == 8
     assert metrics["config"]["batch_size"] == 32 and metrics["config"]["lr_d"] == 2e-4
+    assert metrics["config"]["lr_decay"] == "constant" and metrics["config"]["ema"] == 0.0
+
+
+def test_train_with_decay_and_a_moving_average(tmp_path):
+    out = tmp_path / "run"
+    code = cli.main(["train", "--steps", "20", "--batch-size", "32", "--lr-decay", "linear", "--ema", "0.9",
+                     "--out", str(out), "--no-progress"])
+    assert code == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert config["lr_decay"] == "linear" and config["ema"] == 0.9
+    state = train.load_checkpoint(out / "step_00000020.pt")
+    assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 20)
+    assert state["G_ema"].keys() == state["G"].keys() and any(
+        not (state["G_ema"][k] == state["G"][k]).all() for k in state["G"])
 
 
 def test_list_names_data_and_losses(capsys):
@@ -31,6 +45,8 @@ def test_list_names_data_and_losses(capsys):
     (["--steps", "0"], "steps must be a positive integer"),
     (["--lr-d", "-1"], "lr_d must be a positive number"),
     (["--steps", "ten"], "invalid int value"),
+    (["--lr-decay", "step"], "lr_decay must be one of 'constant', 'linear', 'cosine'"),
+    (["--ema", "1.5"], "ema must be a decay in [0, 1)"),
 ])
 def test_bad_options_give_one_line(args, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gan_tutorial.cli", "train", "--out",

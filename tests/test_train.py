@@ -1,3 +1,4 @@
+import math
 import os
 import signal
 import struct
@@ -152,6 +153,9 @@ def test_atomic_save_leaves_the_old_file_on_failure(tmp_path, monkeypatch):
     ("lr_d", 0.0, "lr_d must be a positive number"),
     ("n_critic", 0, "n_critic"),
     ("loss", "wgan-gpp", "unknown loss"),
+    ("lr_decay", "exponential", "lr_decay must be one of 'constant', 'linear', 'cosine'"),
+    ("ema", 1.0, "ema must be a decay in"),
+    ("ema_start", -1, "ema_start must be an integer >= 0"),
 ])
 def test_bad_config_values_are_named(field, value, match):
     with pytest.raises(ConfigError, match=match):
@@ -202,3 +206,70 @@ def test_reuse_fake_runs_and_is_deterministic():
         runs.append(torch.cat([p.flatten() for p in G.parameters()]))
         assert all(torch.isfinite(torch.tensor(h.g_loss)))
     assert torch.equal(runs[0], runs[1])
+
+
+# ----------------------------------------------------------------------------- schedules, EMA
+def test_lr_factor_schedules():
+    assert [train.lr_factor("linear", s, 4) for s in (1, 2, 3, 4)] == [1.0, 0.75, 0.5, 0.25]
+    assert train.lr_factor("cosine", 1, 10) == 1.0
+    assert train.lr_factor("cosine", 6, 10) == pytest.approx(0.5)  # half the run done
+    assert train.lr_factor("cosine", 10, 10) == pytest.approx(0.5 * (1 + math.cos(0.9 * math.pi)))
+    assert train.lr_factor("constant", 7, 10) == 1.0
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
+def test_fit_follows_the_lr_schedule(tmp_path, schedule):
+    G, D = _models()
+    train.fit(G, D, X, _config(steps=12, lr_d=2e-3, lr_g=1e-3, lr_decay=schedule, out=str(tmp_path)))
+    state = train.load_checkpoint(tmp_path / "step_00000012.pt")
+    f = train.lr_factor(schedule, 12, 12)  # the rate of the last step taken
+    assert state["opt_d"]["param_groups"][0]["lr"] == pytest.approx(2e-3 * f, rel=1e-12)
+    assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * f, rel=1e-12)
+
+
+def test_ema_update_averages_weights_and_copies_buffers():
+    a, b = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    with torch.no_grad():
+        a.weight.fill_(1.0), b.weight.fill_(3.0)
+    b(torch.randn(8, 3))  # b's running statistics move
+    train.ema_update(a, b, 0.25)
+    assert torch.equal(a.weight, torch.full((3,), 2.5))  # 0.25 * 1 + 0.75 * 3
+    assert torch.equal(a.running_mean, b.running_mean) and a.num_batches_tracked == 1
+    train.ema_update(a, b, 0.0)
+    assert torch.equal(a.weight, b.weight)
+
+
+def test_fit_keeps_the_moving_average_of_g(tmp_path):
+    # decay 0.5 from step 0: G_ema = 0.25 G_0 + 0.25 G_1 + 0.5 G_2, G_k the weights after step k
+    G, D = _models()
+    g0 = _weights(G)
+    h = train.fit(G, D, X, _config(steps=2, ema=0.5, checkpoint_every=1, keep_checkpoints=2,
+                                   out=str(tmp_path), n_samples=5))
+    g1 = torch.cat([v.flatten() for v in train.load_checkpoint(tmp_path / "step_00000001.pt")["G"].values()])
+    expected = 0.25 * g0 + 0.25 * g1 + 0.5 * _weights(G)
+    torch.testing.assert_close(_weights(h.G_ema), expected, rtol=0, atol=1e-7)
+    torch.testing.assert_close(h.snapshots[-1][1], train.sample(h.G_ema, _z_fixed(5)), rtol=0, atol=0)
+    assert all(not p.requires_grad for p in h.G_ema.parameters())
+    # before ema_start the average is a copy of G; no average at all by default
+    G, D = _models()
+    h = train.fit(G, D, X, _config(steps=4, ema=0.9, ema_start=4))
+    assert torch.equal(_weights(h.G_ema), _weights(G))
+    assert train.fit(*_models(), X, _config(steps=2)).G_ema is None
+
+
+def _z_fixed(n, latent=4, seed=0):
+    return torch.randn(n, latent, generator=torch.Generator().manual_seed(seed + 2))
+
+
+def test_resume_with_ema_and_decay_reproduces_an_uninterrupted_run(tmp_path):
+    kw = dict(steps=12, ema=0.8, ema_start=3, lr_decay="cosine")
+    G1, D1 = _models()
+    h1 = train.fit(G1, D1, X, _config(**kw))
+    G2, D2 = _models()
+    train.fit(G2, D2, X, _config(**{**kw, "steps": 12}, out=str(tmp_path), checkpoint_every=5))
+    # resume from step 10 (the checkpoint of step 12 removed): schedule and average continue
+    (tmp_path / "step_00000012.pt").unlink()
+    G3, D3 = _models(seed=9)
+    h3 = train.fit(G3, D3, X, _config(**kw, resume=str(tmp_path)))
+    assert torch.equal(_weights(G1, D1), _weights(G3, D3))
+    assert torch.equal(_weights(h1.G_ema), _weights(h3.G_ema))
