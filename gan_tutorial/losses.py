@@ -136,6 +136,9 @@ register(GANLoss("wgan_gp", wasserstein_d_loss, wasserstein_g_loss, penalty="gra
 register(GANLoss("wgan_div", wasserstein_d_loss, wasserstein_g_loss, penalty="wdiv_penalty",
                  penalty_weight=1.0))  # k = 2 is inside wdiv_penalty
 register(GANLoss("hinge", hinge_d_loss, wasserstein_g_loss))  # G: minimise -E f
+# the non-saturating GAN with R1, a zero-centred gradient penalty on real data (Mescheder et
+# al., 2018): near equilibrium it damps the rotation of (G, D) that plain GANs circle in
+register(GANLoss("ns_r1", minimax_d_loss, ns_g_loss, penalty="r1", penalty_weight=0.1))
 # the six choices of r(x) of Wu et al. (2018), e.g. "wgan_div:fake" (regularizers.SAMPLINGS)
 for _s in ("real_fake", "real_real_fake_fake", "shuffled_pool", "pool", "fake", "real"):
     register(GANLoss(f"wgan_gp:{_s}", wasserstein_d_loss, wasserstein_g_loss,

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from .data import BatchSampler
 from .models import MLPDiscriminator, MLPGenerator
-from .train import History, TrainConfig, TrainingDiverged, TrainState, resolve_device, sample
+from .train import History, TrainConfig, TrainingDiverged, TrainState, lr_factor, resolve_device, sample
 
 
 class Reconstructor(MLPGenerator):
@@ -82,7 +82,7 @@ def fit_veegan(G: nn.Module, F: nn.Module, D: nn.Module, data: Tensor,
                callbacks: Sequence[Callable[[TrainState], None]] = ()) -> History:
     """Train VEEGAN's ``G``, ``F`` and ``D(z, x)`` on ``data`` ``(N, d)``; returns a History.
 
-    Uses ``config``'s steps, batch size, learning rates (``lr_g`` for G and F together),
+    Uses ``config``'s steps, batch size, learning rates (``lr_g`` for G and F together) and their decay,
     betas, n_critic, device, seed, log_every, sample_every and n_samples; its ``loss`` is
     ignored. ``history.penalty`` records the reconstruction error ``E||z - F(G(z))||^2``.
     Callbacks get a TrainState whose ``D`` is the joint discriminator.
@@ -103,6 +103,10 @@ def fit_veegan(G: nn.Module, F: nn.Module, D: nn.Module, data: Tensor,
     history, bs, latent = History(), config.batch_size, G.latent_dim
     sums, count, t0 = torch.zeros(3, device=device), 0, time.perf_counter()
     for step in range(1, config.steps + 1):
+        f = lr_factor(config.lr_decay, step, config.steps)
+        for opt, base in ((opt_d, config.lr_d), (opt_gf, config.lr_g)):
+            for group in opt.param_groups:
+                group["lr"] = base * f
         # Update D: tell the generator's pairs (z, G(z)) from the reconstructor's (F(x), x)
         for _ in range(config.n_critic):
             x_real = sampler.sample()

@@ -1,6 +1,7 @@
 """Chapter 6: spectra, spectral normalisation and regularization, VEEGAN, the benchmark."""
 
 import csv
+import dataclasses
 import json
 import math
 
@@ -231,6 +232,12 @@ def test_benchmark_writes_tables_that_rescore_independently(tmp_path):
     lines.clear()
     benchmark.run_benchmark(ms, ["ring8"], range(2), s, tmp_path, log=lines.append)
     assert "8 runs already done, 0 to run" in lines[0]
+    # under another setting (here only the learning-rate schedule differs) nothing is reused
+    lines.clear()
+    other = dataclasses.replace(s, lr_decay="constant")
+    assert benchmark.setting_id(other) != benchmark.setting_id(s)
+    benchmark.run_benchmark(benchmark.methods(["ns"]), ["ring8"], range(1), other, tmp_path, log=lines.append)
+    assert "0 runs already done, 1 to run" in lines[0]
 
 
 def test_cli_benchmark_subcommand(tmp_path, capsys):
