@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -259,3 +260,26 @@ def test_chapter6_exercises_accept_the_reference_and_reject_a_wrong_answer():
         exercises.check("static_compensation", lambda W, top: W / torch.linalg.svdvals(W)[0], verbose=False)
     with pytest.raises(exercises.ExerciseFailed):
         exercises.check("mode_coverage", lambda x, c, std: (len(c), 1.0), verbose=False)
+
+
+@pytest.mark.parametrize("folder", ["results", "results_long"])
+def test_committed_league_table_is_complete_and_reproduced_from_its_runs(tmp_path, folder):
+    # a clean checkout has runs.jsonl and samples.npz: the runner must find every run done and
+    # write the same table.md that is committed
+    import shutil
+
+    src = Path(__file__).resolve().parents[1] / "benchmarks" / folder
+    if not (src / "runs.jsonl").exists():
+        pytest.skip(f"benchmarks/{folder} not committed")
+    for name in ("runs.jsonl", "samples.npz", "setting.json"):
+        shutil.copy(src / name, tmp_path / name)
+    setting_dict = json.loads((src / "setting.json").read_text())
+    setting = benchmark.Setting(**{**setting_dict, "betas": tuple(setting_dict["betas"])})
+    records = [json.loads(line) for line in (src / "runs.jsonl").read_text().splitlines()]
+    names = list(dict.fromkeys(r["method"] for r in records))
+    ms = benchmark.methods() if folder == "results" else benchmark.methods(names)
+    assert {m.name for m in ms} == set(names)  # every method of the runner is in the table
+    lines = []
+    benchmark.run_benchmark(ms, list(benchmark.DATASETS), range(5), setting, tmp_path, log=lines.append)
+    assert f"{len(ms) * 10} runs already done, 0 to run" in lines[0]
+    assert (tmp_path / "table.md").read_text() == (src / "table.md").read_text()
