@@ -376,8 +376,10 @@ def plot_method_samples(arrays: dict[str, np.ndarray], method_order: list[str], 
         return
     centers, std = data_mod.toy_spec(data_name)
     lim = float(centers.abs().max()) * 1.5
+    ncols = min(ncols, len(names))
     nrows = -(-len(names) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 2.3 * nrows), squeeze=False)
+    panel = 2.2 if len(names) > 3 else 3.2  # a few methods get larger panels
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols, (panel + 0.1) * nrows), squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
     for ax, name in zip(axes.flat, names):
@@ -409,6 +411,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=s.batch_size)
     p.add_argument("--lr", type=float, default=s.lr, help="lr_d = lr_g")
     p.add_argument("--latent-dim", type=int, default=s.latent_dim)
+    p.add_argument("--hidden", type=int, default=s.hidden, help=f"width of the MLPs' hidden layers; default {s.hidden}")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel processes; default 1")
     p.add_argument("--out", default="benchmarks/results", help="output folder")
     p.add_argument("--fresh", action="store_true", help="ignore finished runs in --out")
@@ -419,14 +422,14 @@ def run_from_args(args: argparse.Namespace) -> list[dict]:
     for d in args.data:
         if d not in DATASETS:
             raise ConfigError(f"unknown data set {d!r} for the benchmark: use ring8 or grid25.")
-    for name in ("seeds", "steps", "batch_size", "latent_dim", "jobs"):
+    for name in ("seeds", "steps", "batch_size", "latent_dim", "hidden", "jobs"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got "
                               f"{getattr(args, name)}.")
     if not args.lr > 0:
         raise ConfigError(f"--lr must be positive, got {args.lr}.")
     setting = Setting(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                      latent_dim=args.latent_dim)
+                      latent_dim=args.latent_dim, hidden=args.hidden)
     return run_benchmark(methods(args.losses, args.variants), args.data, range(args.seeds),
                          setting, args.out, args.jobs, args.fresh,
                          log=lambda s: print(s, flush=True))

@@ -243,9 +243,10 @@ def test_benchmark_writes_tables_that_rescore_independently(tmp_path):
 
 def test_cli_benchmark_subcommand(tmp_path, capsys):
     code = cli.main(["benchmark", "--losses", "ns", "--data", "ring8", "--seeds", "1", "--steps", "2",
-                     "--out", str(tmp_path)])
+                     "--hidden", "8", "--out", str(tmp_path)])
     assert code == 0 and "[1/1] ns on ring8, seed 0" in capsys.readouterr().out
-    assert json.loads((tmp_path / "setting.json").read_text())["steps"] == 2
+    setting = json.loads((tmp_path / "setting.json").read_text())
+    assert setting["steps"] == 2 and setting["hidden"] == 8
     assert cli.main(["benchmark", "--losses", "nope", "--out", str(tmp_path)]) == 2
 
 
@@ -262,7 +263,7 @@ def test_chapter6_exercises_accept_the_reference_and_reject_a_wrong_answer():
         exercises.check("mode_coverage", lambda x, c, std: (len(c), 1.0), verbose=False)
 
 
-@pytest.mark.parametrize("folder", ["results", "results_long"])
+@pytest.mark.parametrize("folder", ["results", "results_long", "results_wide"])
 def test_committed_league_table_is_complete_and_reproduced_from_its_runs(tmp_path, folder):
     # a clean checkout has runs.jsonl and samples.npz: the runner must find every run done and
     # write the same table.md that is committed
