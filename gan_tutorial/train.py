@@ -60,6 +60,13 @@ def lr_factor(schedule: str, step: int, steps: int) -> float:
     return 1.0
 
 
+def set_learning_rates(pairs, factor: float) -> None:
+    """Set every param group of each ``(optimizer, base_lr)`` pair to ``base_lr * factor``."""
+    for opt, base in pairs:
+        for group in opt.param_groups:
+            group["lr"] = base * factor
+
+
 @torch.no_grad()
 def ema_update(average: nn.Module, model: nn.Module, decay: float) -> None:
     """``average <- decay * average + (1 - decay) * model`` for the weights; buffers are copied.
@@ -514,10 +521,8 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
     lr_scale = [1.0]  # lowered by each rollback after a divergence; kept in checkpoints
 
     def set_lr(step: int) -> None:
-        f = lr_scale[0] * lr_factor(config.lr_decay, step, config.steps)
-        for opt, base in ((opt_d, config.lr_d), (opt_g, config.lr_g)):
-            for group in opt.param_groups:
-                group["lr"] = base * f
+        set_learning_rates(((opt_d, config.lr_d), (opt_g, config.lr_g)),
+                           lr_scale[0] * lr_factor(config.lr_decay, step, config.steps))
 
     def state_dict(step: int) -> dict:
         return {"step": step, "G": G.state_dict(), "D": D.state_dict(), "lr_scale": lr_scale[0],

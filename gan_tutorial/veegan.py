@@ -35,7 +35,16 @@ from torch import Tensor, nn
 
 from .data import BatchSampler
 from .models import MLPDiscriminator, MLPGenerator
-from .train import History, TrainConfig, TrainingDiverged, TrainState, lr_factor, resolve_device, sample
+from .train import (
+    History,
+    TrainConfig,
+    TrainingDiverged,
+    TrainState,
+    lr_factor,
+    resolve_device,
+    sample,
+    set_learning_rates,
+)
 
 
 class Reconstructor(MLPGenerator):
@@ -103,10 +112,8 @@ def fit_veegan(G: nn.Module, F: nn.Module, D: nn.Module, data: Tensor,
     history, bs, latent = History(), config.batch_size, G.latent_dim
     sums, count, t0 = torch.zeros(3, device=device), 0, time.perf_counter()
     for step in range(1, config.steps + 1):
-        f = lr_factor(config.lr_decay, step, config.steps)
-        for opt, base in ((opt_d, config.lr_d), (opt_gf, config.lr_g)):
-            for group in opt.param_groups:
-                group["lr"] = base * f
+        set_learning_rates(((opt_d, config.lr_d), (opt_gf, config.lr_g)),
+                           lr_factor(config.lr_decay, step, config.steps))
         # Update D: tell the generator's pairs (z, G(z)) from the reconstructor's (F(x), x)
         for _ in range(config.n_critic):
             x_real = sampler.sample()
