@@ -241,6 +241,28 @@ def test_benchmark_writes_tables_that_rescore_independently(tmp_path):
     assert "0 runs already done, 1 to run" in lines[0]
 
 
+def test_sampler_method_shares_its_base_run(tmp_path):
+    # "ns+drs" trains exactly as "ns": run together, one training gives both rows, and each
+    # row equals the row of a run of that method alone
+    s = benchmark.Setting(steps=30, batch_size=32, n_train=2000, n_scored=200, hidden=16, depth=2)
+    both = benchmark.methods(["ns", "ns+drs"])
+    assert [m.base for m in both] == [None, "ns"]
+    lines = []
+    together = benchmark.run_benchmark(both, ["ring8"], range(1), s, tmp_path / "both", log=lines.append)
+    assert "2 to run" in lines[0] and len(together) == 2
+    assert sum(line.startswith("[") for line in lines) == 2
+    alone = {}
+    for m in both:
+        (r,) = benchmark.run_benchmark([m], ["ring8"], range(1), s, tmp_path / m.name, log=lambda _: None)
+        alone[m.name] = r
+    for r in together:
+        a = alone[r["method"]]
+        assert {k: v for k, v in r.items() if k != "wall_time_s"} == {k: v for k, v in a.items() if k != "wall_time_s"}
+    x_both, x_alone = np.load(tmp_path / "both" / "samples.npz"), np.load(tmp_path / "ns+drs" / "samples.npz")
+    np.testing.assert_array_equal(x_both["ring8/ns+drs/0"], x_alone["ring8/ns+drs/0"])
+    assert not np.array_equal(x_both["ring8/ns+drs/0"], x_both["ring8/ns/0"])  # rejection changed them
+
+
 def test_cli_benchmark_subcommand(tmp_path, capsys):
     code = cli.main(["benchmark", "--losses", "ns", "--data", "ring8", "--seeds", "1", "--steps", "2",
                      "--hidden", "8", "--out", str(tmp_path)])
@@ -263,7 +285,7 @@ def test_chapter6_exercises_accept_the_reference_and_reject_a_wrong_answer():
         exercises.check("mode_coverage", lambda x, c, std: (len(c), 1.0), verbose=False)
 
 
-@pytest.mark.parametrize("folder", ["results", "results_long", "results_wide"])
+@pytest.mark.parametrize("folder", ["results", "results_long", "results_wide", "results_large_batch"])
 def test_committed_league_table_is_complete_and_reproduced_from_its_runs(tmp_path, folder):
     # a clean checkout has runs.jsonl and samples.npz: the runner must find every run done and
     # write the same table.md that is committed
@@ -284,3 +306,92 @@ def test_committed_league_table_is_complete_and_reproduced_from_its_runs(tmp_pat
     benchmark.run_benchmark(ms, list(benchmark.DATASETS), range(5), setting, tmp_path, log=lines.append)
     assert f"{len(ms) * 10} runs already done, 0 to run" in lines[0]
     assert (tmp_path / "table.md").read_text() == (src / "table.md").read_text()
+
+
+# ----------------------------------------------------------------------------- rejection sampling
+def test_rejection_sampling_derivations():
+    from gan_tutorial.theory import rejection
+
+    g = rejection.gaussian_case()
+    k = sp.symbols("k", positive=True)
+    assert g["critical points"] == [0]
+    assert sp.simplify(g["M"] - sp.sqrt(1 + k)) == 0  # r peaks at x = 0, where it is s
+    assert sp.simplify(g["acceptance"] * g["M"] - 1) == 0  # a fraction 1 / M is kept
+    assert g["kept - p_data"] == 0
+    d = rejection.capped_discrete_case()
+    p_data, p_g = np.array([0.5, 0.5, 0.0]), np.array([0.7, 0.2, 0.1])
+    ratio = p_data / p_g
+    assert [float(v) for v in d["ratios"]] == pytest.approx(ratio)
+    assert [float(v) for v in d["kept at M = max r"]] == pytest.approx(p_data)
+    assert float(d["acceptance at M = max r"]) == pytest.approx(1 / ratio.max())
+    capped = p_g * np.minimum(1, ratio)  # M = 1, computed here with numpy
+    assert [float(v) for v in d["kept at M = 1"]] == pytest.approx(capped / capped.sum())
+    assert float(d["acceptance at M = 1"]) == pytest.approx(capped.sum())
+    tv = lambda p: 0.5 * np.abs(p - p_data).sum()  # noqa: E731
+    assert float(d["TV(p_G, p_data)"]) == pytest.approx(tv(p_g))
+    assert float(d["TV(kept at M = 1, p_data)"]) == pytest.approx(tv(capped / capped.sum()))
+    assert d["TV(kept at M = max r, p_data)"] == 0
+
+
+class _ExactLogRatio(nn.Module):
+    """log N(x; 0, 1) - log N(x; 0, s^2) for 1-D x: the optimal D's logit for G = s z."""
+
+    def __init__(self, s: float, vector: bool = False):
+        super().__init__()
+        self.s, self.vector = s, vector
+
+    def forward(self, x):
+        x = x[:, 0]
+        out = math.log(self.s) - 0.5 * x**2 * (1 - 1 / self.s**2)
+        return out[:, None].expand(-1, 3) if self.vector else out
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_rejection_sample_turns_a_wide_gaussian_into_the_data(vector):
+    from gan_tutorial.train import rejection_sample
+
+    s, n = 2.0, 20_000
+    G = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        G.weight.fill_(s)  # G(z) = s z ~ N(0, s^2)
+    D = _ExactLogRatio(s, vector)
+    G.train()
+    x, info = rejection_sample(G, D, n, 1, quantile=1.0, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (n, 1) and G.training  # train mode restored
+    # the cap is the largest ratio among the calibration draws: s, up to the draw nearest 0
+    assert info["log_M"] == pytest.approx(math.log(s), abs=1e-4)
+    se_acc = math.sqrt(0.25 / info["draws"])
+    assert info["acceptance"] == pytest.approx(1 / s, abs=5 * se_acc)
+    # kept draws follow N(0, 1): variance 1 (standard error sqrt(2 / n)), mean 0
+    assert x.var().item() == pytest.approx(1.0, abs=5 * math.sqrt(2 / n))
+    assert x.mean().item() == pytest.approx(0.0, abs=5 / math.sqrt(n))
+    # without rejection (every draw kept) the variance is s^2
+    raw, raw_info = rejection_sample(G, _ExactLogRatio(1.0, vector), n, 1, quantile=1.0,
+                                     generator=torch.Generator().manual_seed(0))
+    assert raw_info["acceptance"] == 1.0
+    assert raw.var().item() == pytest.approx(s**2, abs=5 * s**2 * math.sqrt(2 / n))
+
+
+def test_rejection_sample_errors():
+    from gan_tutorial.errors import ConfigError, ShapeError
+    from gan_tutorial.train import rejection_sample
+
+    G = nn.Linear(2, 2)
+    with pytest.raises(ConfigError, match="quantile"):
+        rejection_sample(G, MLPDiscriminator(2, 8), 10, 2, quantile=0.0)
+    with pytest.raises(ConfigError, match="n must be a positive"):
+        rejection_sample(G, MLPDiscriminator(2, 8), 0, 2)
+    class Cube(nn.Module):
+        def forward(self, x):
+            return x[:, :, None]
+
+    with pytest.raises(ShapeError, match=r"\(B,\) or \(B, k\)"):
+        rejection_sample(G, Cube(), 10, 2)
+
+    class Spiky(nn.Module):  # one calibration draw in 10,000 scores 50 higher than the rest
+        def forward(self, x):
+            return 50.0 * (x[:, 0] > x[:, 0].quantile(0.9999)).float()
+
+    with pytest.raises(ConfigError, match="kept .* of 2000 draws.*Lower quantile"):
+        rejection_sample(nn.Identity(), Spiky(), 100, 2, quantile=1.0, batch=1000, max_draws=2000,
+                         calibration=10_000)
