@@ -35,7 +35,7 @@ from . import losses, regularizers
 from .errors import ConfigError
 from .metrics import mode_coverage
 from .models import MLPDiscriminator, MLPGenerator
-from .train import TrainConfig, fit
+from .train import TrainConfig, fit, rejection_sample
 
 DATASETS = ("ring8", "grid25")
 
@@ -78,7 +78,16 @@ class Method:
     loss: str = "ns"
     d_transform: str | None = None  # "sn", "sr_dynamic", "sr_static", "pack4"
     trainer: str = "gan"  # or "veegan"
+    sampler: str | None = None  # "drs": G's samples kept by discriminator rejection sampling
     note: str = ""
+
+    @property
+    def base(self) -> str | None:
+        """The plain method whose training this one repeats (``None`` without a sampler)."""
+        return self.loss if self.sampler is not None else None
+
+
+DRS_QUANTILE = 0.995  # log M = this quantile of D's logit over 10,000 draws (one value for all)
 
 
 EXTRA_METHODS = {
@@ -86,6 +95,9 @@ EXTRA_METHODS = {
     "ns+sn": Method("ns+sn", d_transform="sn", note="spectral normalisation of D"),
     "ns+sr": Method("ns+sr", d_transform="sr_dynamic", note="spectral regularization, dynamic"),
     "pacgan4": Method("pacgan4", d_transform="pack4", note="ns, D sees packs of 4 samples"),
+    "ns+drs": Method("ns+drs", loss="ns", sampler="drs", note="ns, samples kept by D's rejection"),
+    "ogan_ns+drs": Method("ogan_ns+drs", loss="ogan_ns", sampler="drs",
+                          note="ogan_ns, samples kept by D's rejection"),
 }
 
 
@@ -151,8 +163,13 @@ def build_models(method: Method, x_dim: int, setting: Setting) -> tuple[nn.Modul
 
 
 def run_one(method: Method, data_name: str, seed: int, setting: Setting = Setting(),
-            device: str = "cpu") -> tuple[dict, np.ndarray]:
-    """Train ``method`` on ``data_name`` with ``seed``; returns (record, samples ``(n, 2)``)."""
+            device: str = "cpu", with_base: bool = False) -> list[tuple[dict, np.ndarray]]:
+    """Train ``method`` on ``data_name`` with ``seed``; returns [(record, samples ``(n, 2)``)].
+
+    A method with a ``sampler`` trains exactly as its base method (same seed, same weights),
+    then draws its samples through the sampler; ``with_base`` also returns the base method's
+    own (record, samples) from that training, so that the two rows cost one run.
+    """
     x = data_mod.toy(data_name, setting.n_train, seed=seed)
     torch.manual_seed(seed)
     G, D = build_models(method, x.shape[1], setting)
@@ -175,16 +192,36 @@ def run_one(method: Method, data_name: str, seed: int, setting: Setting = Settin
         samples = history.snapshots[-1][1]
     except Exception as exc:  # a diverged run is a result (0 modes), not a crash of the table
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-        samples = torch.full((setting.n_scored, x.shape[1]), float("nan"))
-    samples = torch.nan_to_num(samples, nan=1e6, posinf=1e6, neginf=-1e6)
+        samples = None
+    train_time = time.perf_counter() - t0
     centers, std = data_mod.toy_spec(data_name)
-    mc = mode_coverage(samples, centers, std)
-    record = {"method": method.name, "loss": method.loss, "data": data_name, "seed": seed,
-              "steps": setting.steps, "modes": mc["modes"], "n_modes": len(centers),
-              "high_quality": mc["high_quality"], "reverse_kl": mc["reverse_kl"],
-              "wall_time_s": round(time.perf_counter() - t0, 2), "error": error,
-              "setting": setting_id(setting)}
-    return record, samples.numpy().astype(np.float32)
+
+    def result(name: str, samples: torch.Tensor | None, error: str, seconds: float) -> tuple[dict, np.ndarray]:
+        if samples is None:
+            samples = torch.full((setting.n_scored, x.shape[1]), float("nan"))
+        samples = torch.nan_to_num(samples, nan=1e6, posinf=1e6, neginf=-1e6)
+        mc = mode_coverage(samples, centers, std)
+        record = {"method": name, "loss": method.loss, "data": data_name, "seed": seed,
+                  "steps": setting.steps, "modes": mc["modes"], "n_modes": len(centers),
+                  "high_quality": mc["high_quality"], "reverse_kl": mc["reverse_kl"],
+                  "wall_time_s": round(seconds, 2), "error": error,
+                  "setting": setting_id(setting)}
+        return record, samples.numpy().astype(np.float32)
+
+    if method.sampler is None:
+        return [result(method.name, samples, error, train_time)]
+    if method.sampler != "drs":
+        raise ConfigError(f"unknown sampler {method.sampler!r}: use 'drs'.")
+    out = [result(method.base, samples, error, train_time)] if with_base else []
+    kept, drs_error = None, error
+    if samples is not None:
+        try:
+            kept, _ = rejection_sample(G, D, setting.n_scored, setting.latent_dim, quantile=DRS_QUANTILE,
+                                       generator=torch.Generator().manual_seed(seed))
+        except Exception as exc:
+            drs_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    out.append(result(method.name, kept, drs_error, time.perf_counter() - t0))
+    return out
 
 
 def setting_id(setting: Setting) -> str:
@@ -203,10 +240,10 @@ def _run_file(out: Path, method: str, data_name: str, seed: int) -> Path:
     return out / "runs" / f"{data_name}_{method}_{seed}.npy"
 
 
-def _job(args) -> tuple[dict, np.ndarray]:
-    method, data_name, seed, setting = args
+def _job(args) -> list[tuple[dict, np.ndarray]]:
+    method, data_name, seed, setting, with_base = args
     torch.set_num_threads(1)
-    return run_one(method, data_name, seed, setting)
+    return run_one(method, data_name, seed, setting, with_base=with_base)
 
 
 def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
@@ -239,7 +276,11 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
     # seed-major order: an interrupted benchmark has every method on its first seeds
     todo = [(m, d, s, setting) for s in seeds for d in datasets for m in method_list
             if _key(m.name, d, s) not in done]
-    total, t0 = len(todo), time.perf_counter()
+    # a sampler method trains as its base method does: one run gives both rows
+    names = {m.name for m in method_list}
+    paired = {(m.base, d, s) for m, d, s, _ in todo if m.base in names and _key(m.base, d, s) not in done}
+    todo = [(m, d, s, st, (m.base, d, s) in paired) for m, d, s, st in todo if (m.name, d, s) not in paired]
+    total, t0 = sum(1 + t[-1] for t in todo), time.perf_counter()
     log(f"benchmark: {len(method_list)} methods x {len(datasets)} data sets x {len(list(seeds))} "
         f"seeds, {setting.steps} steps each; {len(done)} runs already done, {total} to run")
 
@@ -261,11 +302,17 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(_job, t) for t in todo]
-            for i, fut in enumerate(as_completed(futures), 1):
-                finish(i, *fut.result())
+            i = 0
+            for fut in as_completed(futures):
+                for record, samples in fut.result():
+                    i += 1
+                    finish(i, record, samples)
     else:
-        for i, t in enumerate(todo, 1):
-            finish(i, *_job(t))
+        i = 0
+        for t in todo:
+            for record, samples in _job(t):
+                i += 1
+                finish(i, record, samples)
     records = [r for k, r in done.items() if k in wanted]
     write_results(records, method_list, datasets, setting, out)
     return records
