@@ -170,6 +170,8 @@ def run_one(method: Method, data_name: str, seed: int, setting: Setting = Settin
     then draws its samples through the sampler; ``with_base`` also returns the base method's
     own (record, samples) from that training, so that the two rows cost one run.
     """
+    if method.sampler not in (None, "drs"):
+        raise ConfigError(f"unknown sampler {method.sampler!r}: use 'drs' or None.")
     x = data_mod.toy(data_name, setting.n_train, seed=seed)
     torch.manual_seed(seed)
     G, D = build_models(method, x.shape[1], setting)
@@ -210,8 +212,6 @@ def run_one(method: Method, data_name: str, seed: int, setting: Setting = Settin
 
     if method.sampler is None:
         return [result(method.name, samples, error, train_time)]
-    if method.sampler != "drs":
-        raise ConfigError(f"unknown sampler {method.sampler!r}: use 'drs'.")
     out = [result(method.base, samples, error, train_time)] if with_base else []
     kept, drs_error = None, error
     if samples is not None:
@@ -296,23 +296,20 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
             f"{record['modes']}/{record['n_modes']} modes, {100 * record['high_quality']:.1f}% high "
             f"quality, {record['wall_time_s']:.0f} s{err}; {time.perf_counter() - t0:.0f} s so far")
 
+    def drain(jobs_done):  # each finished job gives one row, or two (a sampler method and its base)
+        rows = (row for rows in jobs_done for row in rows)
+        for i, (record, samples) in enumerate(rows, 1):
+            finish(i, record, samples)
+
     if jobs > 1 and total > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(_job, t) for t in todo]
-            i = 0
-            for fut in as_completed(futures):
-                for record, samples in fut.result():
-                    i += 1
-                    finish(i, record, samples)
+            drain(fut.result() for fut in as_completed(futures))
     else:
-        i = 0
-        for t in todo:
-            for record, samples in _job(t):
-                i += 1
-                finish(i, record, samples)
+        drain(_job(t) for t in todo)
     records = [r for k, r in done.items() if k in wanted]
     write_results(records, method_list, datasets, setting, out)
     return records
