@@ -356,8 +356,9 @@ def rejection_sample(G: nn.Module, D: nn.Module, n: int, latent_dim: int, quanti
 
     Returns the samples ``(n, d)`` on the CPU and ``{"acceptance", "log_M", "draws"}``.
     Raises ``ConfigError`` for bad arguments and when ``max_draws`` (default ``1000 n``)
-    draws keep fewer than ``n``: then D rejects nearly everything (raise ``quantile``'s
-    distance from 1, or train D and G longer so that they agree).
+    draws keep fewer than ``n``: then D rejects nearly everything (lower ``quantile``, raise
+    ``max_draws``, or train D and G longer so that they agree). ``draws`` and ``acceptance``
+    count the draws after the calibration ones.
     """
     if not 0 < quantile <= 1:
         raise ConfigError(f"quantile must be in (0, 1], got {quantile}: 0.99 caps log M at the 99th percentile.")
