@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .errors import ShapeError
+
 
 def mode_coverage(samples: Tensor, centers: Tensor, std: float, threshold: float = 3.0) -> dict:
     """Score generated samples against a mixture with known ``centers`` ``(k, d)`` and ``std``.
@@ -180,7 +182,15 @@ def digit_classifier(cache: str | None = "data/digit_classifier.pt", seed: int =
 
 @torch.no_grad()
 def digit_features(classifier: DigitClassifier, x: Tensor, batch_size: int = 500) -> Tensor:
-    """Penultimate-layer features ``(N, 128)`` of images ``x`` ``(N, 1, 28, 28)`` in [-1, 1]."""
+    """Penultimate-layer features ``(N, 128)`` of images ``x`` ``(N, 1, 28, 28)`` in [-1, 1].
+
+    Pairs ``(N, 2, 28, 28)`` of a conditional G (an image and its label plane,
+    :func:`gan_tutorial.models.with_labels`) are scored on their image channel.
+    """
+    if x.ndim != 4 or x.shape[1] not in (1, 2) or tuple(x.shape[-2:]) != (28, 28):
+        raise ShapeError(f"the digit classifier takes digits (N, 1, 28, 28) (or labelled pairs "
+                         f"(N, 2, 28, 28)), got {tuple(x.shape)}.")
+    x = x[:, :1]
     classifier.eval()
     device = next(classifier.parameters()).device
     return torch.cat([classifier.features(x[i:i + batch_size].to(device)).cpu()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError, ShapeError
 
 
 def _positive(**sizes: int) -> None:
@@ -164,3 +164,107 @@ def default_models(data_shape: tuple[int, ...], latent_dim: int | None = None,
                 DCGANDiscriminator(c, h, out_dim=out_dim))
     raise ConfigError(f"no default model for samples of shape {tuple(data_shape)}: "
                       "use vectors (d,) or images (C, H, W).")
+
+
+# ----------------------------------------------------------------------------- conditional DCGAN
+# A class-conditional GAN is a GAN on pairs (x, y): G draws y from the data's class
+# frequencies and makes x given y; D judges the pair. Here the label rides along as one more
+# image channel, constant over the image (the "label plane"), so that the pairs are ordinary
+# tensors (N, C + 1, H, W): fit, checkpoints, the moving average and rejection sampling work
+# on them unchanged (chapter 2).
+def label_plane(y: torch.Tensor, n_classes: int, size: int | tuple[int, int]) -> torch.Tensor:
+    """Labels ``y`` ``(B,)`` in ``0..n_classes-1`` as constant planes ``(B, 1, H, W)`` in [-1, 1]."""
+    _positive(n_classes=n_classes)
+    if n_classes < 2:
+        raise ConfigError(f"a conditional model needs n_classes >= 2, got {n_classes}.")
+    h, w = (size, size) if isinstance(size, int) else size
+    y = torch.as_tensor(y)
+    if y.ndim != 1 or y.is_floating_point():
+        raise ShapeError(f"labels must be integers shaped (B,), got {y.dtype} {tuple(y.shape)}.")
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        raise DataError(f"labels must lie in 0..{n_classes - 1}, got values in "
+                        f"[{int(y.min())}, {int(y.max())}]: pass n_classes = the number of classes.")
+    value = -1.0 + 2.0 * y.float() / (n_classes - 1)
+    return value.view(-1, 1, 1, 1).expand(len(y), 1, h, w)
+
+
+def read_label_plane(x: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """The labels ``(B,)`` carried by the last channel of pairs ``x`` ``(B, C + 1, H, W)``."""
+    value = x[:, -1].float().mean(dim=(1, 2))
+    return ((value + 1) / 2 * (n_classes - 1)).round().long().clamp(0, n_classes - 1)
+
+
+def with_labels(x: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Images ``(N, C, H, W)`` and labels ``(N,)`` -> pairs ``(N, C + 1, H, W)`` for a conditional GAN."""
+    if x.ndim != 4:
+        raise ShapeError(f"images must be shaped (N, C, H, W), got {tuple(x.shape)}.")
+    if len(y) != len(x):
+        raise ShapeError(f"{len(x)} images but {len(y)} labels: pass one label per image.")
+    return torch.cat([x, label_plane(y, n_classes, x.shape[-2:]).to(x.dtype)], dim=1)
+
+
+class ConditionalDCGANGenerator(nn.Module):
+    """z ``(B, 1 + noise_dim)`` -> pairs ``(B, C + 1, S, S)``: an image and its label plane.
+
+    The first coordinate of z picks the class: ``y = F^{-1}(Phi(z_0))`` with ``Phi`` the
+    standard normal CDF and ``F`` the cumulative ``class_probs``, so ``P(y = k) =
+    class_probs[k]`` exactly (the data's class mix, not G's guess at it). The image is a
+    DCGAN generator's output on ``(z_1.., one_hot(y))``.
+    """
+
+    def __init__(self, noise_dim: int = 64, n_classes: int = 10, class_probs: torch.Tensor | None = None,
+                 channels: int = 1, image_size: int = 28, width: int = 64):
+        super().__init__()
+        _positive(noise_dim=noise_dim, n_classes=n_classes)
+        probs = torch.full((n_classes,), 1.0 / n_classes) if class_probs is None else \
+            torch.as_tensor(class_probs, dtype=torch.float32)
+        if probs.shape != (n_classes,) or not torch.isfinite(probs).all() or (probs < 0).any() or probs.sum() <= 0:
+            raise ConfigError(f"class_probs must be {n_classes} non-negative numbers (the class "
+                              f"frequencies), got {probs.tolist()}.")
+        self.noise_dim, self.n_classes = noise_dim, n_classes
+        self.latent_dim = noise_dim + 1
+        self.out_shape = (channels + 1, image_size, image_size)
+        self.register_buffer("cum", (probs / probs.sum()).cumsum(0)[:-1].contiguous())
+        self.image = DCGANGenerator(noise_dim + n_classes, channels, image_size, width)
+
+    def labels(self, z: torch.Tensor) -> torch.Tensor:
+        """The class ``(B,)`` that each code's first coordinate picks."""
+        u = 0.5 * (1 + torch.erf(z[:, 0].float() / 2 ** 0.5))
+        return torch.searchsorted(self.cum, u.contiguous())
+
+    def latent_for(self, y: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Codes ``(B, 1 + noise_dim)`` whose class is ``y`` ``(B,)``: z_0 is the middle of y's interval."""
+        edges = torch.cat([self.cum.new_zeros(1), self.cum, self.cum.new_ones(1)])
+        mid = (edges[y] + edges[y + 1]) / 2
+        z0 = torch.erfinv(2 * mid - 1) * 2 ** 0.5
+        return torch.cat([z0[:, None].to(noise.dtype), noise], dim=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        y = self.labels(z)
+        one_hot = nn.functional.one_hot(y, self.n_classes).to(z.dtype)
+        img = self.image(torch.cat([z[:, 1:], one_hot], dim=1))
+        return torch.cat([img, label_plane(y, self.n_classes, img.shape[-2:]).to(img.dtype)], dim=1)
+
+
+class ProjectionDCGANDiscriminator(nn.Module):
+    """Pairs ``(B, C + 1, S, S)`` -> logits ``(B,)``: a DCGAN D plus a projection of the label.
+
+    ``logit = psi(phi(x)) + <e_y, sum over positions of phi(x)>`` (Miyato & Koyama, 2018):
+    ``phi`` is the DCGAN body, ``psi`` its last convolution and ``e_y`` a learned embedding
+    of the label read from the label plane. The image alone goes through the convolutions.
+    """
+
+    def __init__(self, n_classes: int = 10, channels: int = 1, image_size: int = 28, width: int = 64):
+        super().__init__()
+        _positive(n_classes=n_classes)
+        self.n_classes = n_classes
+        self.in_shape, self.out_dim = (channels + 1, image_size, image_size), None
+        body = DCGANDiscriminator(channels, image_size, width).net
+        self.body, self.head = body[:-1], body[-1]
+        self.embed = nn.Embedding(n_classes, self.head.in_channels)
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = read_label_plane(x, self.n_classes)
+        h = self.body(x[:, :-1])
+        return self.head(h).flatten() + (self.embed(y) * h.sum(dim=(2, 3))).sum(1)

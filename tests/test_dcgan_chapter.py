@@ -178,3 +178,38 @@ def test_chapter_2_exercises_accept_right_and_reject_wrong_answers():
     with pytest.raises(exercises.ExerciseFailed, match="values differ"):
         exercises.check("stable_bce_with_logits",
                         lambda t, y: F.binary_cross_entropy(torch.sigmoid(t), y))
+
+
+# ----------------------------------------------------------------------------- conditioning
+def test_class_mix_split_is_the_chain_rule_and_checks_numerically():
+    r = dcgan.class_mix_split()
+    assert r["gap"] == 0 and r["marginal_when_matched"] == 0
+    # the symbolic class-mix term against numbers, and the split on a random joint
+    assert math.isclose(float(r["marginal_at_a_half_b_a_third"]),
+                        0.5 * math.log(0.5 / (1 / 3)) + 0.5 * math.log(0.5 / (2 / 3)))
+    g = torch.Generator().manual_seed(0)
+    p = torch.rand(2, 3, generator=g, dtype=torch.float64)
+    q = torch.rand(2, 3, generator=g, dtype=torch.float64)
+    p, q = p / p.sum(), q / q.sum()
+    py, qy = p.sum(1), q.sum(1)
+    joint = (p * (p / q).log()).sum()
+    marginal = (py * (py / qy).log()).sum()
+    pc, qc = p / py[:, None], q / qy[:, None]
+    within = (py * (pc * (pc / qc).log()).sum(1)).sum()
+    assert marginal > 0 and math.isclose(joint, marginal + within, rel_tol=1e-12)
+
+
+def test_conditional_gan_trains_on_pairs_and_rejection_keeps_pairs():
+    (x, y) = torch.rand(64, 1, 28, 28) * 2 - 1, torch.arange(64) % 10
+    pairs = models.with_labels(x, y, 10)
+    torch.manual_seed(0)
+    G = models.ConditionalDCGANGenerator(noise_dim=8, width=8)
+    D = models.ProjectionDCGANDiscriminator(width=8)
+    config = train.TrainConfig(steps=3, batch_size=16, device="cpu", progress=False, log_every=1, ema=0.9)
+    history = train.fit(G, D, pairs, config)
+    assert history.snapshots[-1][1].shape == (64, 2, 28, 28)
+    kept, info = train.rejection_sample(G, D, 20, G.latent_dim, quantile=0.5, calibration=200, batch=200,
+                                        generator=torch.Generator().manual_seed(1))
+    assert kept.shape == (20, 2, 28, 28) and 0 < info["acceptance"] <= 1
+    labels = models.read_label_plane(kept, 10)
+    assert torch.equal(kept[:, 1], models.label_plane(labels, 10, 28)[:, 0])  # planes stay exact

@@ -148,3 +148,34 @@ def dcgan_up_block(x: Tensor, weight: Tensor, gamma: Tensor, beta: Tensor) -> Te
     h = F.conv_transpose2d(x, weight, stride=2, padding=1)
     h = F.batch_norm(h, None, None, gamma, beta, training=True, eps=1e-5)
     return F.relu(h)
+
+
+# ----------------------------------------------------------------------------- conditioning
+def class_mix_split() -> dict:
+    """KL between joints of (x, y) split into a class-mix term and a within-class term.
+
+    Data ``p(x, y) = p(y) p(x | y)``, a model ``q(x, y) = q(y) q(x | y)``; two classes and
+    three values of x, every probability a free symbol. Computes
+    ``KL(p(x, y) || q(x, y)) - KL(p(y) || q(y)) - sum_y p(y) KL(p(x | y) || q(x | y))``
+    from the definitions (it simplifies to 0: the chain rule), then the class-mix term once
+    ``q(y) = p(y)``, which a conditional G has by construction (0), and once the two
+    class mixes differ (not 0: an unconditional G pays it on top of its shapes).
+    """
+    a, b = sp.symbols("a b", positive=True)  # p(y = 0), q(y = 0)
+    py, qy = (a, 1 - a), (b, 1 - b)
+    px = [sp.symbols(f"p{y}_0:2", positive=True) for y in range(2)]
+    qx = [sp.symbols(f"q{y}_0:2", positive=True) for y in range(2)]
+    px = [(*s, 1 - sum(s)) for s in px]  # p(x | y), three values of x
+    qx = [(*s, 1 - sum(s)) for s in qx]
+
+    def kl(p, q):
+        return sum(pi * sp.log(pi / qi) for pi, qi in zip(p, q))
+
+    joint_p = [py[y] * px[y][i] for y in range(2) for i in range(3)]
+    joint_q = [qy[y] * qx[y][i] for y in range(2) for i in range(3)]
+    marginal = kl(py, qy)
+    within = sum(py[y] * kl(px[y], qx[y]) for y in range(2))
+    gap = sp.simplify(sp.expand_log(kl(joint_p, joint_q) - marginal - within, force=True))
+    return {"gap": gap, "marginal_when_matched": sp.simplify(marginal.subs(b, a)),
+            "marginal_at_a_half_b_a_third": sp.nsimplify(marginal.subs({a: sp.Rational(1, 2), b: sp.Rational(1, 3)})),
+            "marginal": marginal}
