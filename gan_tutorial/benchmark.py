@@ -79,15 +79,17 @@ class Method:
     d_transform: str | None = None  # "sn", "sr_dynamic", "sr_static", "pack4"
     trainer: str = "gan"  # or "veegan"
     sampler: str | None = None  # "drs": G's samples kept by discriminator rejection sampling
+    instance_noise: float = 0.0  # std of the noise on D's inputs, annealed to 0 at half the run
     note: str = ""
 
     @property
     def base(self) -> str | None:
-        """The plain method whose training this one repeats (``None`` without a sampler)."""
-        return self.loss if self.sampler is not None else None
+        """The method whose training this one repeats: its name without ``+sampler`` (or ``None``)."""
+        return self.name.removesuffix(f"+{self.sampler}") if self.sampler is not None else None
 
 
 DRS_QUANTILE = 0.995  # log M = this quantile of D's logit over 10,000 draws (one value for all)
+INSTANCE_NOISE = 0.5  # std of the instance noise at step 0, falling to 0 at half the run (one value for all)
 
 
 EXTRA_METHODS = {
@@ -98,6 +100,10 @@ EXTRA_METHODS = {
     "ns+drs": Method("ns+drs", loss="ns", sampler="drs", note="ns, samples kept by D's rejection"),
     "ogan_ns+drs": Method("ogan_ns+drs", loss="ogan_ns", sampler="drs",
                           note="ogan_ns, samples kept by D's rejection"),
+    "ogan_ns+noise": Method("ogan_ns+noise", loss="ogan_ns", instance_noise=INSTANCE_NOISE,
+                            note="ogan_ns, instance noise on D's inputs"),
+    "ogan_ns+noise+drs": Method("ogan_ns+noise+drs", loss="ogan_ns", instance_noise=INSTANCE_NOISE,
+                                sampler="drs", note="ogan_ns+noise, samples kept by D's rejection"),
 }
 
 
@@ -179,6 +185,7 @@ def run_one(method: Method, data_name: str, seed: int, setting: Setting = Settin
                          lr_d=setting.lr, lr_g=setting.lr, lr_decay=setting.lr_decay,
                          betas=setting.betas, device=device,
                          seed=seed, progress=False, n_samples=setting.n_scored,
+                         instance_noise=method.instance_noise,
                          log_every=max(1, setting.steps // 20))
     t0 = time.perf_counter()
     error = ""

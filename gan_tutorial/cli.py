@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "learning rates to 0 over the run; default constant")
     t.add_argument("--ema", type=float, default=0.0, help="keep a moving average of G with this decay "
                    "(e.g. 0.999) and sample from it; default 0 (off)")
+    t.add_argument("--instance-noise", type=float, default=0.0, help="std of Gaussian noise on D's inputs, "
+                   "falling linearly to 0 at half the run (e.g. 0.5); default 0 (off)")
     t.add_argument("--n-critic", type=int, default=1, help="D steps per G step; default 1")
     t.add_argument("--latent-dim", type=int, help="size of z (toy 2, images 64)")
     t.add_argument("--penalty-weight", type=float, help="weight of the loss's penalty")
@@ -81,7 +83,7 @@ def train_command(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     config = TrainConfig(loss=args.loss, steps=pick["steps"], batch_size=pick["batch_size"],
                          lr_d=pick["lr_d"], lr_g=pick["lr_g"], lr_decay=args.lr_decay, ema=args.ema,
-                         n_critic=args.n_critic,
+                         instance_noise=args.instance_noise, n_critic=args.n_critic,
                          penalty_weight=args.penalty_weight, device=args.device, seed=args.seed,
                          checkpoint_every=args.checkpoint_every, out=str(out), resume=args.resume,
                          progress=not args.no_progress, n_samples=N_SCORED if toy else 64)

@@ -60,6 +60,18 @@ def lr_factor(schedule: str, step: int, steps: int) -> float:
     return 1.0
 
 
+def noise_std(config: TrainConfig, step: int) -> float:
+    """The instance-noise std at ``step``: ``instance_noise`` falling linearly to 0 at
+    ``noise_until * steps``, then 0."""
+    if config.instance_noise == 0:
+        return 0.0
+    return config.instance_noise * max(0.0, 1.0 - step / (config.noise_until * config.steps))
+
+
+def _noisy(x: Tensor, std: float) -> Tensor:
+    return x if std == 0 else x + std * torch.randn_like(x)
+
+
 def set_learning_rates(pairs, factor: float) -> None:
     """Set every param group of each ``(optimizer, base_lr)`` pair to ``base_lr * factor``."""
     for opt, base in pairs:
@@ -130,6 +142,12 @@ class TrainConfig:
     # history.G_ema, makes the snapshots and is given to callbacks as state.G_ema.
     ema: float = 0.0
     ema_start: int = 0
+    # instance noise (Sonderby et al., 2017; Arjovsky and Bottou, 2017): Gaussian noise of this
+    # std added to every input of D (real and fake, in D's and G's steps), falling linearly to
+    # 0 at step noise_until * steps and off after it. Early on D compares the two densities
+    # blurred, so G is pulled towards data it has no samples near (chapter 6).
+    instance_noise: float = 0.0
+    noise_until: float = 0.5
 
     def validate(self) -> None:
         """Raise a :class:`ConfigError` that names the field and the fix for any bad value."""
@@ -150,6 +168,13 @@ class TrainConfig:
             raise ConfigError(f"penalty_weight must be >= 0 or None, got {self.penalty_weight!r}.")
         if self.lr_decay not in LR_DECAYS:
             raise ConfigError(f"lr_decay must be one of {', '.join(map(repr, LR_DECAYS))}, got {self.lr_decay!r}.")
+        if not (isinstance(self.instance_noise, (int, float)) and math.isfinite(self.instance_noise)
+                and self.instance_noise >= 0):
+            raise ConfigError(f"instance_noise must be a std >= 0 such as 0.5 (0 turns it off), "
+                              f"got {self.instance_noise!r}.")
+        if not (isinstance(self.noise_until, (int, float)) and 0 < self.noise_until <= 1):
+            raise ConfigError(f"noise_until must be a fraction of the run in (0, 1] such as 0.5, "
+                              f"got {self.noise_until!r}.")
         if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1):
             raise ConfigError(f"ema must be a decay in [0, 1) such as 0.999 (0 turns it off), got {self.ema!r}.")
         if self.on_divergence not in ("stop", "rollback"):
@@ -260,18 +285,20 @@ def _autocast(x: Tensor, amp: bool):
 
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GANLoss,
            x_real: Tensor, z: Tensor, penalty_weight: float, amp: bool = False,
-           x_fake: Tensor | None = None) -> tuple[Tensor, Tensor]:
+           x_fake: Tensor | None = None, noise: float = 0.0) -> tuple[Tensor, Tensor]:
     """One update of D: minimise ``loss.d_loss`` (e.g. maximise log D(x) + log(1 - D(G(z)))).
 
     The fake batch is made without a graph through G (it is detached): D's update needs
     no gradient with respect to G's weights. A fake batch ``x_fake = G(z)`` made by the
     caller is used detached instead. With ``amp`` the forward passes run in bf16 autocast
-    and the loss is computed in float32. Returns (D loss, penalty), detached.
+    and the loss is computed in float32. ``noise`` > 0 adds Gaussian noise of that std to
+    both batches first (instance noise). Returns (D loss, penalty), detached.
     """
     if x_fake is None:
         with torch.no_grad(), _autocast(z, amp):
             x_fake = G(z)
-    x_fake = x_fake.detach()
+    x_fake = _noisy(x_fake.detach(), noise)
+    x_real = _noisy(x_real, noise)
     with _autocast(z, amp):
         real_scores, fake_scores = D(x_real), D(x_fake)
     d_loss = loss.d_loss(real_scores.float(), fake_scores.float(), z=z, x_real=x_real,
@@ -288,13 +315,15 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GANLo
 
 
 def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLoss,
-           z: Tensor, x_real: Tensor, amp: bool = False, x_fake: Tensor | None = None) -> Tensor:
+           z: Tensor, x_real: Tensor, amp: bool = False, x_fake: Tensor | None = None,
+           noise: float = 0.0) -> Tensor:
     """One update of G: minimise ``loss.g_loss`` (e.g. the non-saturating ``-log D(G(z))``).
 
     Only G's optimiser steps. The backward pass needs D's gradient with respect to its
     input, not to its weights, so D's weights are frozen during it (the same G update,
     less work); under DDP they stay as they are, since DDP expects every gradient. A fake
     batch ``x_fake = G(z)`` with its graph, made by the caller, is used instead of a new one.
+    ``noise`` > 0 adds instance noise to what D sees (the gradient flows through the sum to G).
     """
     inner_D = D.module if isinstance(D, DistributedDataParallel) else None
     frozen = [] if inner_D is not None else [p for p in D.parameters() if p.requires_grad]
@@ -303,8 +332,8 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLo
     try:
         with _autocast(z, amp):
             x_fake = G(z) if x_fake is None else x_fake
-            fake_scores = D(x_fake)
-            real_scores = D(x_real) if loss.g_needs_real else None
+            fake_scores = D(_noisy(x_fake, noise))
+            real_scores = D(_noisy(x_real, noise)) if loss.g_needs_real else None
         context = {"z": z, "x_real": x_real, "x_fake": x_fake}
         if real_scores is not None:
             context["real_scores"] = real_scores.float()
@@ -635,6 +664,7 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
         while step < config.steps:
             step += 1
             set_lr(step)
+            noise = noise_std(config, step)
             x_fake = None
             for i in range(config.n_critic):
                 x_real = sampler.sample()
@@ -642,10 +672,11 @@ def fit(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
                 if config.reuse_fake and i == config.n_critic - 1:
                     with _autocast(z, amp):
                         x_fake = G_run(z)  # with its graph, for the G step
-                d_loss, penalty = d_step(G_run, D_run, opt_d, loss, x_real, z, penalty_weight, amp, x_fake)
+                d_loss, penalty = d_step(G_run, D_run, opt_d, loss, x_real, z, penalty_weight, amp, x_fake,
+                                         noise)
             if x_fake is None:
                 z = torch.randn(bs, latent, device=device, generator=z_gen)[local]
-            g_loss = g_step(G_run, D_run, opt_g, loss, z, x_real, amp, x_fake)
+            g_loss = g_step(G_run, D_run, opt_g, loss, z, x_real, amp, x_fake, noise)
             if G_ema is not None:
                 ema_update(G_ema, G, config.ema if step > config.ema_start else 0.0)
             sums += torch.stack([d_loss, g_loss, penalty])

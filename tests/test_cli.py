@@ -33,6 +33,16 @@ def test_train_with_decay_and_a_moving_average(tmp_path):
         not (state["G_ema"][k] == state["G"][k]).all() for k in state["G"])
 
 
+def test_train_with_instance_noise_and_a_bad_value(tmp_path, capsys):
+    out = tmp_path / "noisy"
+    assert cli.main(["train", "--steps", "10", "--batch-size", "32", "--instance-noise", "0.5",
+                     "--out", str(out), "--no-progress"]) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert config["instance_noise"] == 0.5 and config["noise_until"] == 0.5
+    assert cli.main(["train", "--steps", "10", "--instance-noise", "-1", "--out", str(out), "--no-progress"]) == 2
+    assert "instance_noise must be a std >= 0" in capsys.readouterr().err
+
+
 def test_list_names_data_and_losses(capsys):
     assert cli.main(["list"]) == 0
     text = capsys.readouterr().out

@@ -395,3 +395,40 @@ def test_rejection_sample_errors():
     with pytest.raises(ConfigError, match="kept .* of 2000 draws.*Lower quantile"):
         rejection_sample(nn.Identity(), Spiky(), 100, 2, quantile=1.0, batch=1000, max_draws=2000,
                          calibration=10_000)
+
+
+def test_every_sampler_method_has_a_registered_base_that_trains_the_same_way():
+    samplers = [m for m in benchmark.EXTRA_METHODS.values() if m.sampler is not None]
+    assert {m.name for m in samplers} >= {"ns+drs", "ogan_ns+drs", "ogan_ns+noise+drs"}
+    for m in samplers:
+        (base,) = benchmark.methods([m.base])
+        assert base.sampler is None and base.name == m.name.removesuffix("+drs")
+        same = ("loss", "d_transform", "trainer", "instance_noise")
+        assert [getattr(base, f) for f in same] == [getattr(m, f) for f in same], m.name
+    assert benchmark.EXTRA_METHODS["ogan_ns+noise"].instance_noise == benchmark.INSTANCE_NOISE > 0
+
+
+# ----------------------------------------------------------------------------- instance noise
+def test_instance_noise_derivations_against_numbers():
+    from gan_tutorial.theory import noise
+
+    r = noise.pull_towards_missing_mode()
+    assert r["pull - closed form"] == 0 and r["limit v -> 0"] == 0
+    a_sym, v_sym = sorted(r["pull"].free_symbols, key=lambda s: s.name)
+    for a, v in ((2.0, 0.2525), (1.0, 0.1), (3.0, 2.0)):  # the gradient by autograd, as a check
+        x = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        n0 = torch.exp(-x**2 / (2 * v))
+        na = torch.exp(-(x - a) ** 2 / (2 * v))
+        torch.log((n0 + na) / 2 / n0).backward()
+        assert math.isclose(x.grad.item(), float(r["pull"].subs({a_sym: a, v_sym: v})), rel_tol=1e-12)
+    gain = float(r["log10 gain"])
+    assert math.isclose(gain, math.log10(float(r["pull with sigma 0.5"])) - (math.log10(800) - 800 / math.log(10)),
+                        rel_tol=1e-6)
+    b = noise.blurring_keeps_the_solution()
+    phi = b["characteristic function"]
+    assert b["positive for all t"]
+    s_sym = next(s for s in phi.free_symbols if s.name == "sigma")
+    t_sym = next(s for s in phi.free_symbols if s.name == "t")
+    z = torch.randn(400_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 0.7
+    for tv in (0.5, 1.0, 3.0):  # E cos(t X) for X ~ N(0, 0.7^2), against the formula
+        assert abs(torch.cos(tv * z).mean().item() - float(phi.subs({s_sym: 0.7, t_sym: tv}))) < 5e-3

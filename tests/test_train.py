@@ -156,6 +156,8 @@ def test_atomic_save_leaves_the_old_file_on_failure(tmp_path, monkeypatch):
     ("lr_decay", "exponential", "lr_decay must be one of 'constant', 'linear', 'cosine'"),
     ("ema", 1.0, "ema must be a decay in"),
     ("ema_start", -1, "ema_start must be an integer >= 0"),
+    ("instance_noise", -0.1, "instance_noise must be a std >= 0"),
+    ("noise_until", 0.0, "noise_until must be a fraction of the run"),
 ])
 def test_bad_config_values_are_named(field, value, match):
     with pytest.raises(ConfigError, match=match):
@@ -273,3 +275,51 @@ def test_resume_with_ema_and_decay_reproduces_an_uninterrupted_run(tmp_path):
     h3 = train.fit(G3, D3, X, _config(**kw, resume=str(tmp_path)))
     assert torch.equal(_weights(G1, D1), _weights(G3, D3))
     assert torch.equal(_weights(h1.G_ema), _weights(h3.G_ema))
+
+
+def test_instance_noise_schedule_and_what_d_sees():
+    config = _config(steps=100, instance_noise=0.5, noise_until=0.4)
+    assert [train.noise_std(config, s) for s in (0, 20, 40, 41, 100)] == [0.5, 0.25, 0.0, 0.0, 0.0]
+    assert train.noise_std(_config(steps=100), 0) == 0.0
+
+    class Recorder(torch.nn.Module):  # a D that remembers its inputs
+        def __init__(self):
+            super().__init__()
+            self.lin, self.seen = torch.nn.Linear(2, 1), []
+
+        def forward(self, x):
+            self.seen.append(x.detach().clone())
+            return self.lin(x).squeeze(1)
+
+    G, D = models.MLPGenerator(2, 2, hidden=8), Recorder()
+    ns = train.get_loss("ns")
+    x_real, z = torch.zeros(20_000, 2), torch.randn(20_000, 2)
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), lr=0.0), torch.optim.SGD(G.parameters(), lr=0.0)
+    train.d_step(G, D, opt_d, ns, x_real, z, 0.0, noise=0.3)
+    real_seen, fake_seen = D.seen
+    assert abs(real_seen.std().item() - 0.3) < 0.01  # the real batch is all zeros: what D sees is the noise
+    with torch.no_grad():
+        clean_fake = G(z)
+    assert abs((fake_seen - clean_fake).std().item() - 0.3) < 0.01
+    D.seen.clear()
+    train.g_step(G, D, opt_g, ns, z, x_real, noise=0.3)
+    assert abs((D.seen[0] - clean_fake).std().item() - 0.3) < 0.01
+    D.seen.clear()
+    train.d_step(G, D, opt_d, ns, x_real, z, 0.0)  # no noise: D sees the batches as they are
+    assert torch.equal(D.seen[0], x_real) and torch.equal(D.seen[1], clean_fake)
+
+
+def test_instance_noise_changes_training_only_while_it_is_on():
+    x = data.toy("ring8", 512, seed=0)
+
+    def run(**kw):
+        G, D = _models()
+        train.fit(G, D, x, _config(steps=6, **kw))
+        return torch.cat([p.flatten() for p in G.parameters()])
+
+    torch.manual_seed(0)
+    plain = run()
+    torch.manual_seed(0)
+    assert torch.equal(run(instance_noise=0.0, noise_until=0.3), plain)
+    torch.manual_seed(0)
+    assert not torch.allclose(run(instance_noise=0.5), plain)
