@@ -331,9 +331,10 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLo
         p.requires_grad_(False)
     try:
         with _autocast(z, amp):
-            x_fake = G(z) if x_fake is None else x_fake
-            fake_scores = D(_noisy(x_fake, noise))
-            real_scores = D(_noisy(x_real, noise)) if loss.g_needs_real else None
+            x_fake = _noisy(G(z) if x_fake is None else x_fake, noise)  # what D sees, as in d_step
+            x_real = _noisy(x_real, noise) if loss.g_needs_real else x_real
+            fake_scores = D(x_fake)
+            real_scores = D(x_real) if loss.g_needs_real else None
         context = {"z": z, "x_real": x_real, "x_fake": x_fake}
         if real_scores is not None:
             context["real_scores"] = real_scores.float()
