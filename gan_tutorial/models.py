@@ -1,4 +1,4 @@
-"""Generators and discriminators: MLPs for low-dimensional data, DCGAN for 28x28 and 32x32.
+"""Generators and discriminators: MLPs for low-dimensional data, DCGAN for 28x28 to 128x128.
 
 Conventions used everywhere in the course:
 
@@ -68,7 +68,10 @@ class MLPDiscriminator(nn.Module):
 
 # ----------------------------------------------------------------------------- DCGAN
 def dcgan_init(module: nn.Module) -> None:
-    """DCGAN initialisation (Radford et al., 2016): conv weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02)."""
+    """DCGAN initialisation (Radford et al., 2016): conv weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02).
+
+    Biases (where a layer keeps one) and BN's beta start at 0.
+    """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
@@ -78,37 +81,55 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def _base_size(image_size: int) -> int:
-    if image_size not in (28, 32):
-        raise ConfigError(f"DCGAN models here support image_size 28 or 32, got {image_size!r}.")
-    return 7 if image_size == 28 else 4  # 7 -> 14 -> 28, or 4 -> 8 -> 16 -> 32
+DCGAN_SIZES = (28, 32, 64, 128)  # 28 and every power of two from 32 to 128
+
+
+def _base_size(image_size: int) -> tuple[int, int]:
+    """``(base, n)``: the smallest feature map's side and the number of stride-2 layers.
+
+    ``image_size = base * 2**n``: 28 = 7 * 2**2 (7 -> 14 -> 28, MNIST), and a power of two
+    S from 32 to 128 is 4 * 2**(log2(S) - 2) (4 -> 8 -> ... -> S, as in pytorch/examples).
+    """
+    if image_size == 28:
+        return 7, 2
+    if isinstance(image_size, int) and 32 <= image_size <= 128 and image_size & (image_size - 1) == 0:
+        return 4, image_size.bit_length() - 3
+    raise ConfigError(f"DCGAN models here support image_size 28 or a power of two from 32 to 128 "
+                      f"({', '.join(map(str, DCGAN_SIZES))}), got {image_size!r}: resize the images "
+                      "(data.image_folder(path, size=64) does).")
 
 
 class DCGANGenerator(nn.Module):
-    """z ``(B, latent_dim)`` -> images ``(B, C, S, S)`` in [-1, 1], S = 28 or 32.
+    """z ``(B, latent_dim)`` -> images ``(B, C, S, S)`` in [-1, 1], S = 28, 32, 64 or 128.
 
-    DCGAN rules: a transposed convolution projects z to a small feature map, then each
-    stride-2 transposed convolution doubles the size; batch norm and ReLU after every layer
-    but the last, which ends in tanh.
+    DCGAN rules (Radford et al., 2016): a transposed convolution projects z to a
+    ``base x base`` feature map, then each stride-2 transposed convolution doubles the size
+    and halves the filters, down to ``width``; batch norm and ReLU after every layer but the
+    last, which ends in tanh. Filters for S = 64: 8w-4w-2w-w (512-256-128-64 at ``width=64``).
+
+    At ``DCGANGenerator(100, 3, 64, width=64)`` the layers are those of pytorch/examples
+    ``dcgan/main.py`` (nz = 100, ngf = 64): 3,576,704 parameters there, plus the one bias
+    kept here on purpose: the last transposed convolution's (``channels`` numbers, 3), which
+    sets the output's mean since no batch norm follows it. Layers followed by batch norm have
+    no bias (BN's beta plays its part); with ``batch_norm=False`` every layer has one.
     """
 
     def __init__(self, latent_dim: int = 64, channels: int = 1, image_size: int = 28,
                  width: int = 64, batch_norm: bool = True):
         super().__init__()
         _positive(latent_dim=latent_dim, channels=channels, width=width)
-        base = _base_size(image_size)
-        n_up = 2 if base == 7 else 3
+        base, n_up = _base_size(image_size)
         self.latent_dim, self.out_shape = latent_dim, (channels, image_size, image_size)
-        widths = [width * 2 ** i for i in reversed(range(n_up))]  # e.g. [128, 64] for 28x28
+        widths = [width * 2 ** i for i in reversed(range(n_up))]  # [128, 64] at 28, [512, 256, 128, 64] at 64
 
         def block(conv: nn.Module, c: int) -> list[nn.Module]:
             return [conv, *([nn.BatchNorm2d(c)] if batch_norm else []), nn.ReLU(True)]
 
         layers = block(nn.ConvTranspose2d(latent_dim, widths[0], base, 1, 0, bias=not batch_norm),
                        widths[0])  # (B, w0, base, base)
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
+        for c_in, c_out in zip(widths[:-1], widths[1:]):  # each doubles the side
             layers += block(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=not batch_norm), c_out)
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]  # (B, C, S, S)
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
@@ -117,11 +138,17 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """Images ``(B, C, S, S)`` -> scores ``(B,)`` (or ``(B, out_dim)``).
+    """Images ``(B, C, S, S)`` -> scores ``(B,)`` (or ``(B, out_dim)``), S = 28, 32, 64 or 128.
 
     DCGAN rules: stride-2 convolutions instead of pooling, LeakyReLU(0.2), batch norm on
-    every layer but the first; the last convolution covers the remaining map and outputs a
-    logit (no sigmoid).
+    every layer but the first; the last convolution covers the remaining ``base x base`` map
+    and outputs a logit (no sigmoid). Filters for S = 64: w-2w-4w-8w (64-128-256-512).
+
+    At ``DCGANDiscriminator(3, 64, width=64)`` the layers are those of pytorch/examples
+    ``dcgan/main.py`` (ndf = 64) without its Sigmoid: 2,765,568 parameters there, plus two
+    biases kept here on purpose: the first convolution's (``width`` numbers, 64; no batch
+    norm follows it) and the last one's (1 per output, the logit's offset). Layers followed
+    by batch norm have no bias; with ``batch_norm=False`` every layer has one.
     """
 
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64,
@@ -130,12 +157,11 @@ class DCGANDiscriminator(nn.Module):
         _positive(channels=channels, width=width)
         if out_dim is not None:
             _positive(out_dim=out_dim)
-        base = _base_size(image_size)
-        n_down = 2 if base == 7 else 3
+        base, n_down = _base_size(image_size)
         self.in_shape, self.out_dim = (channels, image_size, image_size), out_dim
-        widths = [width * 2 ** i for i in range(n_down)]  # e.g. [64, 128]
+        widths = [width * 2 ** i for i in range(n_down)]  # [64, 128] at 28, [64, 128, 256, 512] at 64
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
+        for c_in, c_out in zip(widths[:-1], widths[1:]):  # each halves the side
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not batch_norm),
                        *([nn.BatchNorm2d(c_out)] if batch_norm else []), nn.LeakyReLU(0.2, True)]
         layers += [nn.Conv2d(widths[-1], out_dim or 1, base, 1, 0)]  # (B, k, 1, 1)

@@ -12,7 +12,7 @@ def test_mlp_shapes():
     assert models.MLPDiscriminator(2, out_dim=4)(x).shape == (5, 4)
 
 
-@pytest.mark.parametrize("size,channels", [(28, 1), (32, 3)])
+@pytest.mark.parametrize("size,channels", [(28, 1), (32, 3), (64, 3), (64, 1), (128, 3)])
 def test_dcgan_shapes_and_range(size, channels):
     G = models.DCGANGenerator(16, channels, size, width=8)
     D = models.DCGANDiscriminator(channels, size, width=8)
@@ -47,8 +47,87 @@ def test_default_models_pick_by_shape():
 def test_bad_sizes_are_named():
     with pytest.raises(ConfigError, match="latent_dim"):
         models.MLPGenerator(0, 2)
-    with pytest.raises(ConfigError, match="28 or 32"):
-        models.DCGANGenerator(8, 1, 64)
+    for size in (16, 48, 96, 256):
+        with pytest.raises(ConfigError, match="28 or a power of two from 32 to 128"):
+            models.DCGANGenerator(8, 1, size)
+        with pytest.raises(ConfigError, match="image_folder"):
+            models.DCGANDiscriminator(1, size)
+
+
+# ---- DCGAN at 64x64 against pytorch/examples dcgan/main.py (nz = 100, ngf = ndf = 64, nc = 3) ----
+# Its layers, written out from that file: (in, out, kernel, has BN after). Every conv there has
+# bias=False; the package keeps two biases on purpose (see the docstrings), counted below.
+EXAMPLES_G = [(100, 512, 4, True), (512, 256, 4, True), (256, 128, 4, True), (128, 64, 4, True), (64, 3, 4, False)]
+EXAMPLES_D = [(3, 64, 4, False), (64, 128, 4, True), (128, 256, 4, True), (256, 512, 4, True), (512, 1, 4, False)]
+
+
+def _examples_count(layers) -> int:
+    """Parameters of a bias-free conv stack: c_in * c_out * k * k per conv, plus BN's gamma and beta."""
+    return sum(c_in * c_out * k * k + (2 * c_out if bn else 0) for c_in, c_out, k, bn in layers)
+
+
+def test_examples_layer_formula_gives_the_published_counts():
+    assert _examples_count(EXAMPLES_G) == 3_576_704
+    assert _examples_count(EXAMPLES_D) == 2_765_568
+
+
+def _convs(module, kind):
+    return [m for m in module.modules() if isinstance(m, kind)]
+
+
+def test_dcgan64_matches_pytorch_examples_layer_by_layer():
+    G = models.DCGANGenerator(100, 3, 64, width=64)
+    D = models.DCGANDiscriminator(3, 64, width=64)
+    # weights: ConvTranspose2d is (in, out, k, k), Conv2d is (out, in, k, k)
+    g_convs = _convs(G, torch.nn.ConvTranspose2d)
+    assert [tuple(m.weight.shape) for m in g_convs] == [(i, o, k, k) for i, o, k, _ in EXAMPLES_G]
+    assert [(m.stride, m.padding) for m in g_convs] == [((1, 1), (0, 0))] + [((2, 2), (1, 1))] * 4
+    assert [m.num_features for m in _convs(G, torch.nn.BatchNorm2d)] == [o for _, o, _, bn in EXAMPLES_G if bn]
+    assert [m.bias is not None for m in g_convs] == [False, False, False, False, True]
+    d_convs = _convs(D, torch.nn.Conv2d)
+    assert [tuple(m.weight.shape) for m in d_convs] == [(o, i, k, k) for i, o, k, _ in EXAMPLES_D]
+    assert [(m.stride, m.padding) for m in d_convs] == [((2, 2), (1, 1))] * 4 + [((1, 1), (0, 0))]
+    assert [m.num_features for m in _convs(D, torch.nn.BatchNorm2d)] == [o for _, o, _, bn in EXAMPLES_D if bn]
+    assert [m.bias is not None for m in d_convs] == [True, False, False, False, True]
+    # counts: the examples' numbers plus the named biases (G: last layer's 3; D: first 64, last 1)
+    n_params = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n_params(G) == 3_576_704 + 3
+    assert n_params(D) == 2_765_568 + 64 + 1
+    # feature maps: 1 -> 4 -> 8 -> 16 -> 32 -> 64 in G, and back down in D
+    sides = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out: sides.append(tuple(out.shape[1:])))
+             for m in g_convs + d_convs]
+    with torch.no_grad():
+        D(G(torch.randn(2, 100)))
+    for h in hooks:
+        h.remove()
+    assert sides == [(512, 4, 4), (256, 8, 8), (128, 16, 16), (64, 32, 32), (3, 64, 64),
+                     (64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4), (1, 1, 1)]
+
+
+@pytest.mark.parametrize("size,n", [(28, 2), (32, 3), (64, 4), (128, 5)])
+def test_dcgan_counts_follow_the_layer_formula_at_every_size(size, n):
+    """n stride-2 layers with filters w * 2**i; 28 starts from a 7x7 map, powers of two from 4x4."""
+    latent, c, w = 64, 3, 64
+    base = 7 if size == 28 else 4
+    widths = [w * 2 ** i for i in range(n)]  # D's order; G's is reversed
+    g = latent * widths[-1] * base * base + 2 * widths[-1]
+    g += sum(a * b * 16 + 2 * b for a, b in zip(widths[::-1][:-1], widths[::-1][1:]))
+    g += widths[0] * c * 16 + c
+    d = c * widths[0] * 16 + widths[0]
+    d += sum(a * b * 16 + 2 * b for a, b in zip(widths[:-1], widths[1:]))
+    d += widths[-1] * base * base + 1
+    n_params = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n_params(models.DCGANGenerator(latent, c, size, width=w)) == g
+    assert n_params(models.DCGANDiscriminator(c, size, width=w)) == d
+
+
+def test_dcgan28_is_the_committed_model():
+    """The committed 28x28 results come from these exact counts (latent 64, width 64, 1 channel)."""
+    n_params = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    # G: 64*128*7*7 + BN 256, 128*64*4*4 + BN 128, 64*1*4*4 + 1; D: 1*64*16 + 64, 64*128*16 + BN 256, 128*49 + 1
+    assert n_params(models.DCGANGenerator(64, 1, 28)) == 401_408 + 256 + 131_072 + 128 + 1_024 + 1
+    assert n_params(models.DCGANDiscriminator(1, 28)) == 1_024 + 64 + 131_072 + 256 + 6_272 + 1
 
 
 # ---- the conditional DCGAN (chapter 2): pairs (image, label plane) ----
