@@ -10,7 +10,14 @@ that the book's stack itself caused on every page:
 - pydata-sphinx-theme reads the default colour mode from `html_context["default_mode"]`;
   unset, it logs "Got invalid theme mode: . Resetting to auto." That one is set in
   _config.yml (sphinx.config.html_context), not here.
+
+It also adds book_fixes.css (book/_ext/static/): long code and output lines wrap instead of
+hiding behind horizontal scrollbars.
 """
+
+from pathlib import Path
+
+STATIC = Path(__file__).parent / "static"
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
@@ -26,6 +33,12 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     scripts[:] = unique  # the builder restores its own list after each page
 
 
+def _add_static_path(app, config):
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+
+
 def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
+    app.connect("config-inited", _add_static_path)
+    app.add_css_file("book_fixes.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
