@@ -71,3 +71,38 @@ def test_notebook_setup_reads_gan_tutorial_quick(monkeypatch, capsys):
         assert mode.quick is quick
         assert mode.pick("q", "f") == ("q" if quick else "f")
         assert capsys.readouterr().out.startswith(f"mode: {'quick' if quick else 'full'}, device: ")
+
+
+_DRAWS = re.compile(r"plt\.(show|subplots|figure)\(|plots\.(show_images|plot_\w+|animate_snapshots)\(|"
+                    r"display\(Image\(|plot_method_samples\(")
+_FILE_NAME = re.compile(r"^\S+\.(png|jpe?g|gif|svg)$|^[0-9a-f]{16,}$", re.I)
+
+
+def _notebooks():
+    return sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def test_every_cell_that_draws_is_a_numbered_captioned_figure_with_alt_text():
+    """myst-nb's cell metadata makes the cell's image a figure: `mystnb.figure.name` (the label
+    for {numref}), `.caption` (what to see) and `mystnb.image.alt` (what it shows, not a file
+    name). A cell that draws only on a GPU in full mode carries the tag `gpu-only` instead."""
+    names = []
+    for nb_path in _notebooks():
+        for i, cell in enumerate(json.loads(nb_path.read_text())["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            where = f"{nb_path.name}, cell {i}"
+            meta = cell.get("metadata", {})
+            figure = meta.get("mystnb", {}).get("figure")
+            if not figure:
+                assert not _DRAWS.search("".join(cell["source"])) or "gpu-only" in meta.get("tags", []), \
+                    f"{where} draws a figure but has no mystnb.figure metadata (caption, name) and mystnb.image.alt"
+                continue
+            assert figure.get("name") and len(figure.get("caption", "")) > 20, where
+            alt = meta["mystnb"].get("image", {}).get("alt", "")
+            assert len(alt) > 20 and not _FILE_NAME.match(alt), where
+            images = [o for o in cell.get("outputs", []) if "data" in o]
+            assert len(images) <= 1, f"{where}: a figure cell shows one output (myst-nb puts each in the figure)"
+            names.append(figure["name"])
+    assert len(names) == len(set(names)), "figure names must be unique"
+    assert len(names) >= 35

@@ -3,9 +3,17 @@
 `check_page` opens one page and returns a `PageReport` whose `problems` list is empty when
 
 - MathJax typeset every math element (each `.math` holds an `mjx-container`, no TeX error
-  node) and no raw TeX (`$$`, `\\frac`, `\\begin{`, `\\mathrm`) is left in the page's text
-  outside code;
+  node) and no raw TeX is left in the page's text outside code: `$$`, a stray `$...$`, and
+  any of the TeX commands in `tex_commands` (`\\frac`, `\\to`, `\\int`, ... : by default
+  those in RAW_TEX; test_pages passes every command the book's sources use);
+- no Markdown pipe-table text (`| a | b |` rows, `|---|` separators) outside a `<table>`;
 - every `<img>` loaded (complete, naturalWidth > 0), hidden and lazy ones included;
+- every content image (in the article) that is laid out is at least MIN_IMAGE_HEIGHT pixels
+  tall in the 1280-pixel-wide window, is not wider than MAX_ASPECT:1, and has alt text that is
+  not a file name (animation frames, whose script sets the src, excepted); every image of a
+  cell output sits in a `<figure>`, and every `<figure>` has a caption;
+- each of `figure_cells` (positions among the page's code cells, from the notebook) has an
+  image in its output;
 - the launch dropdown has the expected Colab link and the repository button the expected URL
   (when the caller expects them, i.e. on notebook pages);
 - the console shows no error and no script threw.
@@ -38,6 +46,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"  # Sphinx 7's default mathjax_path lives here
 RAW_TEX = ("$$", "\\frac", "\\begin{", "\\mathrm")
+TEX_COMMANDS = ("frac", "mathrm", "to", "int", "sum", "log", "mathbb", "mathcal", "lVert", "rVert", "Vert",
+                "sqrt", "tfrac", "big", "Big", "nabla", "partial", "infty", "le", "ge", "cdot", "text")
+MIN_IMAGE_HEIGHT = 180   # pixels, as laid out in the 1280-pixel-wide window
+MAX_ASPECT = 3.2         # width / height of an image file
 TIMEOUT_MS = 30_000
 SUMMARY: list[str] = []  # one line per checked page of the book, printed at the end of the run
 
@@ -152,21 +164,84 @@ _MATH_STATE = """() => {
 
 # Text that the reader sees as text: code (cell inputs, code blocks, inline literals), scripts
 # and typeset math are skipped; text in cell outputs and in collapsed solutions is kept.
-_RAW_TEX = """(markers) => {
+_RAW_TEX = r"""([markers, commands]) => {
   const skip = 'script, style, noscript, textarea, code, kbd, samp, mjx-container, .cell_input, '
              + 'div.highlight:not(.cell_output div.highlight)';
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const command = commands.length ? new RegExp('\\\\(' + commands.join('|') + ')(?![A-Za-z])', 'g') : null;
+  const dollars = /\$[^\s$][^$]*\$/g;   // a stray $...$ that MathJax did not typeset
   const found = [];
+  const near = (text, i) => '"' + text.slice(Math.max(0, i - 30), i + 50).trim() + '"';
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (node.parentElement.closest(skip)) continue;
     const text = node.textContent;
+    const seen = new Set();
     for (const m of markers) {
       const i = text.indexOf(m);
-      if (i >= 0) found.push(m + ' in "' + text.slice(Math.max(0, i - 30), i + 50).trim() + '"');
+      if (i >= 0) { found.push(m + ' in ' + near(text, i)); seen.add(m); }
     }
+    if (command) for (const m of text.matchAll(command)) {
+      if (!seen.has(m[0])) { found.push(m[0] + ' in ' + near(text, m.index)); seen.add(m[0]); }
+    }
+    for (const m of text.replaceAll('$$', '  ').matchAll(dollars)) found.push('$...$ in ' + near(text, m.index));
   }
   return found;
 }"""
+
+# Markdown table text that was not parsed into a <table>: a separator |---| (or |—|, once a
+# paragraph turned the dashes into dashes of typography), or a line that starts and ends with |
+_PIPE_TABLES = r"""() => {
+  const skip = 'script, style, noscript, textarea, code, kbd, samp, mjx-container, .cell_input, table';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const separator = /\|\s*:?[-\u2012-\u2015]+:?\s*\|/, row = /^[ \t]*\|(?:[^|\n]*\|){2,}[ \t]*$/m;
+  const found = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest(skip)) continue;
+    const m = node.textContent.match(separator) || node.textContent.match(row);
+    if (m) found.push(node.textContent.slice(Math.max(0, m.index - 30), m.index + 60).trim());
+  }
+  return found;
+}"""
+
+# images of the article (the page's content) as laid out, their figures and captions
+_CONTENT = """(figureCells) => {
+  const root = document.querySelector('article') || document.querySelector('#main-content') || document.body;
+  const images = [...root.querySelectorAll('img')].map(img => {
+    const box = img.getBoundingClientRect();
+    return {src: img.getAttribute('src') || '', alt: img.getAttribute('alt'), width: img.naturalWidth,
+            height: img.naturalHeight, shownHeight: box.height, shown: box.width > 0 && box.height > 0,
+            inFigure: !!img.closest('figure'), inOutput: !!img.closest('.cell_output'),
+            animation: !!img.closest('.animation')};
+  });
+  const uncaptioned = [...root.querySelectorAll('figure')].filter(f => {
+    const cap = f.querySelector('figcaption');
+    const text = cap ? (cap.querySelector('.caption-text') || cap).textContent.trim() : '';
+    return !text;
+  }).map(f => f.id || (f.querySelector('img') || {}).src || 'figure');
+  const cells = [...root.querySelectorAll('div.cell')];
+  const missing = figureCells.filter(([pos, what]) => !(cells[pos] && cells[pos].querySelector('.cell_output img')))
+                             .map(([pos, what]) => what);
+  return {images, uncaptioned, missing, cells: cells.length};
+}"""
+
+_FILE_NAME = re.compile(r"^\S+\.(png|jpe?g|gif|svg|webp|pdf)$|^[0-9a-f]{16,}$", re.I)
+
+
+def image_problems(images: list[dict]) -> list[str]:
+    """What is wrong with each content image (as _CONTENT describes them): see the module's docstring."""
+    problems = []
+    for img in images:
+        src = img["src"][:100]
+        if img["shown"] and img["shownHeight"] < MIN_IMAGE_HEIGHT:
+            problems.append(f"image {img['shownHeight']:.0f} px tall as laid out (at least {MIN_IMAGE_HEIGHT}): {src}")
+        if img["width"] and img["height"] and img["width"] / img["height"] > MAX_ASPECT:
+            problems.append(f"image wider than {MAX_ASPECT}:1 ({img['width']}x{img['height']}): {src}")
+        alt = (img["alt"] or "").strip()
+        if not img["animation"] and (not alt or _FILE_NAME.match(alt) or alt == src.rsplit("/", 1)[-1]):
+            problems.append(f"image without alt text that describes it (alt={alt!r}): {src}")
+        if img["inOutput"] and not img["inFigure"]:
+            problems.append(f"output image not in a numbered, captioned figure: {src}")
+    return problems
 
 _LINKS = """() => ({
   launch: [...document.querySelectorAll('.dropdown-launch-buttons a')].map(a => a.href),
@@ -175,11 +250,15 @@ _LINKS = """() => ({
 
 
 def check_page(browser, url: str, screenshot: Path | None = None, launch_url: str | None = None,
-               repository_url: str | None = None) -> PageReport:
+               repository_url: str | None = None, tex_commands=TEX_COMMANDS,
+               figure_cells: list[tuple[int, str]] = ()) -> PageReport:
     """Open `url` in a fresh browser context and check it (see the module's docstring).
 
     `launch_url`: the Colab link the launch dropdown must hold (None: not checked);
-    `repository_url`: the repository button's link (None: not checked).
+    `repository_url`: the repository button's link (None: not checked);
+    `tex_commands`: TeX command names (without the backslash) that must not appear as text;
+    `figure_cells`: (position among the page's code cells, description) of each cell that
+    must show an image (toc.figure_cells reads them from a notebook).
     """
     import time
 
@@ -235,8 +314,10 @@ def check_page(browser, url: str, screenshot: Path | None = None, launch_url: st
             report.problems.append(f"MathJax error in math: {text}")
         if report.math and not report.typeset:
             report.problems.append("page has math but no mjx-container")
-        for hit in page.evaluate(_RAW_TEX, list(RAW_TEX)):
+        for hit in page.evaluate(_RAW_TEX, [list(RAW_TEX), list(tex_commands)]):
             report.problems.append(f"raw TeX in the page's text: {hit}")
+        for hit in page.evaluate(_PIPE_TABLES):
+            report.problems.append(f"pipe-table text outside a <table>: {hit}")
 
         # images: every one loaded
         images = page.evaluate(_SCROLL_AND_LOAD_IMAGES)
@@ -244,6 +325,12 @@ def check_page(browser, url: str, screenshot: Path | None = None, launch_url: st
         for img in images:
             if not (img["complete"] and img["width"] > 0):
                 report.problems.append(f"image did not load: {img['src'][:100]}")
+        content = page.evaluate(_CONTENT, [list(c) for c in figure_cells])
+        report.problems += image_problems(content["images"])
+        for what in content["uncaptioned"]:
+            report.problems.append(f"figure without a caption: {what}")
+        for what in content["missing"]:
+            report.problems.append(f"figure cell without its image in the page: {what}")
 
         # launch and repository buttons
         links = page.evaluate(_LINKS)

@@ -22,12 +22,16 @@ GOOD_BODY = r"""
 <div class="cell_input"><div class="highlight"><pre>r"$$\frac{1}{2}$$ \begin{x} \mathrm{y}"</pre></div></div>
 <p>Code inline: <code class="docutils literal">"$$"</code>.</p>
 <figure><img src="fig.png" alt="a figure"><figcaption>What to see.</figcaption></figure>
+<table><tr><td>| a | b |</td><td>|---|</td></tr></table>
+<div class="cell"><div class="cell_output"><figure><img src="fig.png" alt="a plot of the losses">
+<figcaption><span class="caption-number">Fig. 1 </span><span class="caption-text">The losses.</span></figcaption>
+</figure></div></div>
 <div style="height: 4000px"></div>
 <img src="lazy.png" loading="lazy" alt="far below">
 """
 
 
-def _png(path: Path, size=(8, 6)):
+def _png(path: Path, size=(400, 300)):
     Image.new("RGB", size, (200, 30, 30)).save(path)
 
 
@@ -36,7 +40,7 @@ def _page(folder: Path, name: str, body: str, head: str = MATHJAX, buttons: str 
         if not (folder / png).exists():
             _png(folder / png)
     (folder / name).write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head>"
-                               f"<body>{buttons}<main id='main-content'>{body}</main></body></html>")
+                               f"<body>{buttons}<main id='main-content'><article>{body}</article></main></body></html>")
     return name
 
 
@@ -44,10 +48,11 @@ def _page(folder: Path, name: str, body: str, head: str = MATHJAX, buttons: str 
 def check(browser, tmp_path):
     """check(name, body, ...) -> PageReport of that page, served from a fresh folder."""
     with serve(tmp_path) as base:
-        def run(name, body, head=MATHJAX, buttons=BUTTONS, launch_url=COLAB, repository_url=REPO, screenshot=None):
+        def run(name, body, head=MATHJAX, buttons=BUTTONS, launch_url=COLAB, repository_url=REPO, screenshot=None,
+                **kwargs):
             _page(tmp_path, name, body, head, buttons)
             return check_page(browser, base + name, screenshot=screenshot,
-                              launch_url=launch_url, repository_url=repository_url)
+                              launch_url=launch_url, repository_url=repository_url, **kwargs)
         yield run
 
 
@@ -55,7 +60,7 @@ def test_a_good_page_passes(check, tmp_path):
     report = check("good.html", GOOD_BODY, screenshot=tmp_path / "shots" / "good.png")
     assert report.problems == []
     assert report.ignored == []
-    assert (report.math, report.typeset, report.images) == (2, 2, 3)
+    assert (report.math, report.typeset, report.images) == (2, 2, 4)
     assert report.launch_links == [COLAB]
     assert Image.open(tmp_path / "shots" / "good.png").size[1] > 4000  # the full page, not the viewport
 
@@ -80,6 +85,56 @@ def test_raw_tex_left_in_the_text_fails(check):
     assert len(report.problems) == len(RAW), report.problems
     for marker in RAW:
         assert any(p.startswith(f"raw TeX in the page's text: {marker}") for p in report.problems), marker
+
+
+def test_tex_commands_and_stray_dollars_left_in_the_text_fail(check):
+    body = GOOD_BODY + r"<p>as $p \to \infty$, $W_{k,p} \to \int |F_p - F_q|$</p>"
+    report = check("raw_commands.html", body)
+    for marker in ("\\to", "\\infty", "\\int", "$...$"):
+        assert any(p.startswith(f"raw TeX in the page's text: {marker} in") for p in report.problems), (marker, report.problems)
+    assert check("no_commands.html", body, tex_commands=()).problems == [
+        p for p in report.problems if p.startswith("raw TeX in the page's text: $...$")]
+
+
+def test_pipe_table_text_outside_a_table_fails(check):
+    # what myst-nb's commonmark made of a league table: one paragraph, the dashes typographic
+    paragraph = "<p>| method | ring8 modes | |\u2014|\u2014| | ns | 6.8 |</p>"
+    rows = "<div class='cell_output'><pre>| method | modes |\n| ns | 6.8 |</pre></div>"
+    report = check("pipes.html", GOOD_BODY + paragraph + rows)
+    hits = [p for p in report.problems if p.startswith("pipe-table text outside a <table>")]
+    assert len(hits) == 2, report.problems
+    assert check("no_pipes.html", GOOD_BODY + "<p>mean |diff| and |T'| are fine</p>").problems == []
+
+
+def test_small_wide_or_unlabelled_images_fail(check, tmp_path):
+    _png(tmp_path / "strip.png", (1200, 150))   # 8:1
+    _png(tmp_path / "tiny.png", (300, 100))     # 100 px tall at its natural size
+    bad = ('<figure><img src="strip.png" alt="a strip"><figcaption>Strip.</figcaption></figure>'
+           '<figure><img src="tiny.png" alt="tiny.png"><figcaption>Tiny.</figcaption></figure>'
+           '<figure><img src="fig.png" alt="0a1b2c3d4e5f60718293a4b5c6d7e8f9"><figcaption>Hash.</figcaption></figure>'
+           '<figure><img src="fig.png"><figcaption>No alt.</figcaption></figure>')
+    report = check("images.html", GOOD_BODY + bad)
+    assert any(p.startswith("image wider than 3.2:1 (1200x150): strip.png") for p in report.problems), report.problems
+    assert "image 100 px tall as laid out (at least 180): tiny.png" in report.problems, report.problems
+    assert "image without alt text that describes it (alt='tiny.png'): tiny.png" in report.problems
+    assert "image without alt text that describes it (alt='0a1b2c3d4e5f60718293a4b5c6d7e8f9'): fig.png" in report.problems
+    assert "image without alt text that describes it (alt=''): fig.png" in report.problems
+    assert len(report.problems) == 6, report.problems  # strip.png is also under 180 px as laid out
+
+
+def test_uncaptioned_figures_and_missing_figure_cells_fail(check):
+    cells = ('<div class="cell"><div class="cell_input">x = 1</div></div>'
+             '<div class="cell"><div class="cell_output"><img src="fig.png" alt="a loose output image"></div></div>'
+             '<div class="cell"><div class="cell_output"><figure id="fig-empty"><img src="fig.png" alt="a plot">'
+             '<figcaption><span class="caption-number">Fig. 2 </span><span class="caption-text"></span></figcaption>'
+             '</figure></div></div>'
+             '<div class="cell"><div class="cell_output"><pre>printed, no image</pre></div></div>')
+    # GOOD_BODY holds one cell (position 0); the cells above are at positions 1 to 4
+    report = check("figures.html", GOOD_BODY + cells,
+                   figure_cells=[(0, "cell 3 (fig-good)"), (2, "cell 7 (fig-loose)"), (4, "cell 9 (fig-gone)")])
+    assert report.problems == ["output image not in a numbered, captioned figure: fig.png",
+                               "figure without a caption: fig-empty",
+                               "figure cell without its image in the page: cell 9 (fig-gone)"], report.problems
 
 
 def test_math_that_mathjax_cannot_typeset_fails(check):
