@@ -110,4 +110,5 @@ def test_each_new_check_fails_on_a_broken_copy_of_a_built_chapter(browser, html_
     assert any(p.startswith("figure without a caption") for p in report.problems), problems
     assert any(p.startswith("pipe-table text outside a <table>: | method | modes |") for p in report.problems), problems
     for marker in ("\\to", "\\int", "\\infty", "$...$"):
-        assert any(p.startswith(f"raw TeX in the page's text: {marker} in") for p in report.problems), (marker, problems)
+        assert any(p.startswith(f"raw TeX in the page's text: {marker} in") for p in report.problems), \
+            (marker, problems)
