@@ -2,8 +2,11 @@
 
 ``gan-tutorial train`` with no options trains the non-saturating GAN on ``ring8`` (about a
 minute on a laptop CPU) and writes ``samples.png``, ``metrics.json`` and a checkpoint into
-``--out``. Its options mirror :class:`gan_tutorial.train.TrainConfig`. A bad value exits
-with status 2 and one line that names the problem and the fix.
+``--out``. Its options are :class:`gan_tutorial.config.TrainConfig`'s fields (names, help
+and defaults come from there), plus ``--data``, ``--latent-dim`` and ``--root``. It builds
+the models each loss needs: a vector D sized for the method, and no batch norm in a critic
+trained with a gradient penalty. A bad value exits with status 2 and one line that names
+the problem and the fix.
 """
 
 from __future__ import annotations
@@ -17,16 +20,20 @@ from pathlib import Path
 import torch
 
 from . import data as data_mod
+from .checkpoint import check_writable
+from .config import TrainConfig
+from .distributed import init_distributed
 from .errors import ConfigError, GanTutorialError, unknown_name
-from .losses import LOSSES, get_loss
+from .losses import LOSSES, GANLoss
 from .metrics import mode_coverage
 from .models import default_models
-from .train import TrainConfig, check_writable, fit, init_distributed
 
 # Defaults per kind of data, used where an option is not given on the command line.
 # ring8, seeds 0-3, 5,000 steps: 8, 8, 8, 6 of 8 modes with these (7, 7, 7, 6 with lr 1e-3, latent 8)
-TOY_DEFAULTS = {"steps": 5000, "batch_size": 256, "lr_d": 2e-4, "lr_g": 2e-4, "latent_dim": 2}
-IMAGE_DEFAULTS = {"steps": 3000, "batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4, "latent_dim": 64}
+DATA_DEFAULTS = {"toy": {"steps": 5000, "batch_size": 256, "latent_dim": 2},
+                 "images": {"steps": 3000, "batch_size": 64, "latent_dim": 64}}
+CLI_DEFAULTS = {"out": "runs/default"}  # where the command line differs from TrainConfig
+VECTOR_DIM = 16  # outputs of a vector D whose loss does not compare them with z (Sphere GAN)
 N_TOY = 100_000  # size of the fixed training set drawn from a toy mixture (as in PacGAN)
 N_SCORED = 2_500  # samples scored with mode_coverage (as in VEEGAN and PacGAN)
 
@@ -36,69 +43,83 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"gan-tutorial: error: {message} (see 'gan-tutorial {self.prog.split()[-1]} --help')\n")
 
 
+def _add_config_options(t: argparse.ArgumentParser) -> None:
+    """One option per :class:`TrainConfig` field; None means "the default" (data-dependent for some)."""
+    kinds = {"int": int, "float": float, "float | None": float, "str": str, "str | None": str,
+             "str | GANLoss": str}
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = CLI_DEFAULTS.get(f.name, f.default)
+        per_data = [f"{k} {v[f.name]}" for k, v in DATA_DEFAULTS.items() if f.name in v]
+        shown = ", ".join(per_data) if per_data else repr(default)
+        text = f.metadata.get("help", "")
+        help_ = (text if "default" in text else f"{text} (default: {shown})").replace("%", "%%")
+        if f.type in ("bool", "bool | None"):
+            t.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
+        elif f.type == "tuple[float, float]":
+            t.add_argument(flag, type=float, nargs=2, metavar=("B1", "B2"), help=help_)
+        else:
+            t.add_argument(flag, type=kinds[f.type], help=help_)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gan-tutorial", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     t = sub.add_parser("train", help="train a GAN and write samples, metrics and a checkpoint")
-    t.add_argument("--data", default="ring8", help="data set (see 'gan-tutorial list'); default ring8")
-    t.add_argument("--loss", default="ns", help="loss (see 'gan-tutorial list'); default ns")
-    t.add_argument("--steps", type=int, help="generator steps (toy 5000, images 3000)")
-    t.add_argument("--batch-size", type=int, help="batch size (toy 256, images 64)")
-    t.add_argument("--lr-d", type=float, help="D's learning rate (default 2e-4)")
-    t.add_argument("--lr-g", type=float, help="G's learning rate (default 2e-4)")
-    t.add_argument("--lr-decay", default="constant", help="constant, linear or cosine decay of both "
-                   "learning rates to 0 over the run; default constant")
-    t.add_argument("--ema", type=float, default=0.0, help="keep a moving average of G with this decay "
-                   "(e.g. 0.999) and sample from it; default 0 (off)")
-    t.add_argument("--instance-noise", type=float, default=0.0, help="std of Gaussian noise on D's inputs, "
-                   "falling linearly to 0 at half the run (e.g. 0.5); default 0 (off)")
-    t.add_argument("--n-critic", type=int, default=1, help="D steps per G step; default 1")
-    t.add_argument("--latent-dim", type=int, help="size of z (toy 2, images 64)")
-    t.add_argument("--penalty-weight", type=float, help="weight of the loss's penalty")
-    t.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, mps")
-    t.add_argument("--seed", type=int, default=0, help="random seed; default 0")
-    t.add_argument("--checkpoint-every", type=int, default=0, help="also checkpoint every N steps")
-    t.add_argument("--out", default="runs/default", help="output folder; default runs/default")
-    t.add_argument("--resume", help="checkpoint file (or folder) to continue from")
-    t.add_argument("--root", default="data", help="folder of downloaded image sets; default data")
-    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    t.add_argument("--data", default="ring8", help="data set (see 'gan-tutorial list') (default: 'ring8')")
+    t.add_argument("--latent-dim", type=int, help="size of z (default: toy 2, images 64)")
+    t.add_argument("--root", default="data", help="folder of downloaded image sets (default: 'data')")
+    _add_config_options(t)
     sub.add_parser("list", help="print the data sets and the losses")
-    b = sub.add_parser("benchmark", help="the mode-collapse league table (ring8, grid25) of every loss")
+    b = sub.add_parser("benchmark", help="the mode-collapse league table (ring8, grid25)")
     from .benchmark import add_arguments  # the options of benchmarks/mode_collapse.py
 
     add_arguments(b)
     return parser
 
 
+def config_from_args(args: argparse.Namespace, toy: bool) -> tuple[TrainConfig, int]:
+    """The :class:`TrainConfig` and latent size that the options ask for, validated."""
+    defaults = {**DATA_DEFAULTS["toy" if toy else "images"], **CLI_DEFAULTS}
+    values = {}
+    for f in dataclasses.fields(TrainConfig):
+        v = getattr(args, f.name)
+        if v is None:
+            v = defaults.get(f.name, f.default)
+        values[f.name] = tuple(v) if f.name == "betas" else v
+    if args.n_samples is None and toy:
+        values["n_samples"] = N_SCORED
+    latent = args.latent_dim if args.latent_dim is not None else defaults["latent_dim"]
+    if latent < 1:
+        raise ConfigError(f"latent-dim must be a positive integer, got {latent}.")
+    config = TrainConfig(**values)
+    config.validate()
+    return config, latent
+
+
+def models_for(loss: GANLoss, shape: tuple[int, ...], latent_dim: int):
+    """G and D for samples of ``shape`` that ``loss`` can train: D outputs what the loss reads
+    (a vector of ``latent_dim`` when it is compared with z), without batch norm under a penalty."""
+    out_dim = None if loss.output == "scalar" else latent_dim if loss.uses_z else VECTOR_DIM
+    return default_models(shape, latent_dim=latent_dim, out_dim=out_dim, d_batch_norm=loss.penalty is None)
+
+
 def train_command(args: argparse.Namespace) -> dict:
     """Run ``gan-tutorial train``; returns the metrics written to ``metrics.json``."""
     if args.data not in data_mod.DATASETS:
         raise unknown_name("data set", args.data, data_mod.DATASETS)
-    get_loss(args.loss)
     toy = args.data in data_mod.TOY_SETS
-    defaults = TOY_DEFAULTS if toy else IMAGE_DEFAULTS
-    pick = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in defaults.items()}
-    if pick["latent_dim"] < 1:
-        raise ConfigError(f"latent-dim must be a positive integer, got {pick['latent_dim']}.")
-    out = Path(args.out)
-    config = TrainConfig(loss=args.loss, steps=pick["steps"], batch_size=pick["batch_size"],
-                         lr_d=pick["lr_d"], lr_g=pick["lr_g"], lr_decay=args.lr_decay, ema=args.ema,
-                         instance_noise=args.instance_noise, n_critic=args.n_critic,
-                         penalty_weight=args.penalty_weight, device=args.device, seed=args.seed,
-                         checkpoint_every=args.checkpoint_every, out=str(out), resume=args.resume,
-                         progress=not args.no_progress, n_samples=N_SCORED if toy else 64)
-    config.validate()
-    rank, world = init_distributed(args.device)  # under torchrun: join the process group
+    config, latent = config_from_args(args, toy)
+    loss = config.gan_loss
+    rank, world = init_distributed(config.device)  # under torchrun: join the process group
+    out = Path(config.out)
     if rank == 0:
         check_writable(out)
+    x = data_mod.toy(args.data, N_TOY, seed=config.seed) if toy else data_mod.images(args.data, root=args.root)[0]
+    torch.manual_seed(config.seed)  # the models' initial weights
+    G, D = models_for(loss, tuple(x.shape[1:]), latent)
+    from .train import fit
 
-    if toy:
-        x = data_mod.toy(args.data, N_TOY, seed=args.seed)
-    else:
-        x, _ = data_mod.images(args.data, root=args.root)
-    out_dim = 16 if get_loss(args.loss).output == "vector" else None
-    torch.manual_seed(args.seed)  # the models' initial weights
-    G, D = default_models(tuple(x.shape[1:]), latent_dim=pick["latent_dim"], out_dim=out_dim)
     try:
         history = fit(G, D, x, config)
     finally:
@@ -106,34 +127,39 @@ def train_command(args: argparse.Namespace) -> dict:
             torch.distributed.destroy_process_group()
     if rank > 0:  # rank 0 writes the files
         return {"wall_time_s": history.wall_time, "rank": rank}
-
-    from . import plots  # matplotlib only when there is something to draw
-
     samples = history.snapshots[-1][1]
-    metrics: dict = {"data": args.data, "loss": args.loss, "steps": config.steps, "processes": world,
+    metrics: dict = {"data": args.data, "loss": loss.name, "steps": config.steps, "processes": world,
                      "wall_time_s": round(history.wall_time, 2),
                      "final_d_loss": history.d_loss[-1], "final_g_loss": history.g_loss[-1]}
     if toy:
         centers, std = data_mod.toy_spec(args.data)
         metrics["mode_coverage"] = mode_coverage(samples, centers, std)
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5, 5))
-        if samples.shape[1] == 2:
-            plots.plot_samples_2d(samples, x[:N_SCORED], D, ax=ax,
-                                  title=f"{args.loss} on {args.data}, step {config.steps}")
-        else:
-            ax.hist([x[:N_SCORED, 0].numpy(), samples[:, 0].numpy()], bins=80,
-                    label=["real", "generated"], density=True)
-            ax.legend()
-        fig.savefig(out / "samples.png", dpi=120, bbox_inches="tight")
-        plt.close(fig)
-    else:
-        plots.save_image_grid(samples, out / "samples.png", nrow=8)
-    metrics["config"] = dataclasses.asdict(config)
+    _save_samples(samples, x, D, loss, args.data, config.steps, out / "samples.png")
+    metrics["config"] = config.as_dict()
     metrics["history"] = history.as_dict()
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def _save_samples(samples, x, D, loss: GANLoss, data_name: str, steps: int, path: Path) -> None:
+    """``samples.png``: an image grid, or 2-D samples over D's contour (1-D: histograms)."""
+    from . import plots  # matplotlib only when there is something to draw
+
+    if samples.ndim == 4:
+        plots.save_image_grid(samples, path, nrow=8)
+        return
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
+
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    if samples.shape[1] == 2:
+        plots.plot_samples_2d(samples, x[:N_SCORED], D, ax=ax, title=f"{loss.name} on {data_name}, step {steps}",
+                              transform=torch.sigmoid if loss.probability else None, score=loss.score)
+    else:
+        ax.hist([x[:N_SCORED, 0].numpy(), samples[:, 0].numpy()], bins=80, label=["real", "generated"],
+                density=True)
+        ax.legend()
+    fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
 def list_command() -> None:
@@ -142,9 +168,9 @@ def list_command() -> None:
     print("  images: " + ", ".join(data_mod.IMAGE_SETS))
     print("losses:")
     for name, loss in sorted(LOSSES.items()):
-        extra = [f"D output: {loss.output}"]
-        if loss.penalty:
-            extra.append(f"penalty {loss.penalty} x {loss.penalty_weight:g}")
+        extra = [f"D output: {loss.output}" + (" (latent_dim)" if loss.uses_z else "")]
+        if loss.penalty is not None:
+            extra.append(f"penalty {loss.penalty_name} x {loss.penalty_weight:g}")
         if loss.clip:
             extra.append(f"clip {loss.clip:g}")
         print(f"  {name:<10} " + ", ".join(extra))
@@ -163,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 mc = metrics["mode_coverage"]
                 summary += (f"; modes {mc['modes']}/{len(mc['per_mode'])}, high quality "
                             f"{100 * mc['high_quality']:.1f}%")
-            print(f"{summary}; wrote samples.png, metrics.json and a checkpoint to {args.out}")
+            print(f"{summary}; wrote samples.png, metrics.json and a checkpoint to {metrics['config']['out']}")
         elif args.command == "list":
             list_command()
         elif args.command == "benchmark":

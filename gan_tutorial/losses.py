@@ -7,27 +7,29 @@ Every loss is a pair of functions that return a mean-reduced scalar to *minimise
 
 ``real_scores = D(x_real)`` and ``fake_scores = D(x_fake)`` are raw outputs (logits for
 the classifier GANs), shaped ``(B,)`` for a scalar D or ``(B, k)`` for a vector D. A loss
-function may also ask, by naming them as arguments, for ``real_scores`` (in ``g_loss``),
-``z``, ``x_real`` or ``x_fake``; :class:`GANLoss` passes each function only what it names
-(other arguments keep their defaults).
+that also needs ``real_scores`` (in ``g_loss``), ``z``, ``x_real`` or ``x_fake`` declares
+it in its :class:`GANLoss` (``d_inputs``, ``g_inputs``); the training step supplies exactly
+what is declared.
 
 :data:`LOSSES` maps a name to a :class:`GANLoss`, which also says whether D must output a
-vector, which regularizer the method adds to D's loss (by name, looked up in
-:mod:`gan_tutorial.regularizers`) with its default weight, and whether D's weights are
-clipped after each step.
+vector, which regularizer (a function of :mod:`gan_tutorial.regularizers`) the method adds
+to D's loss with its default weight, and whether D's weights are clipped after each step.
+Variants are built by functions (``wgan_div_loss(sampling="fake")``, ``sphere_loss(2)``,
+``ogan_loss("ns")``) and given to ``TrainConfig(loss=...)`` directly or registered by name.
 """
 
 from __future__ import annotations
 
-import inspect
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .errors import unknown_name
+from . import regularizers
+from .errors import ConfigError, ShapeError, unknown_name
 
 
 # ----------------------------------------------------------------------------- minimax / NS
@@ -51,50 +53,80 @@ def ns_g_loss(fake_scores: Tensor) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- registry
+D_INPUTS = ("z", "x_real", "x_fake")
+G_INPUTS = ("real_scores", "z", "x_real", "x_fake")
+
+
 @dataclass(frozen=True)
 class GANLoss:
-    """A GAN's objective: the two loss functions and what the training step must add.
+    """A GAN's objective: the two loss functions and what the training step must supply.
 
-    ``output`` is ``"scalar"`` (D returns ``(B,)``) or ``"vector"`` (``(B, k)``).
-    ``penalty`` names a function in ``regularizers.PENALTIES`` added to D's loss with
-    ``penalty_weight``; ``clip`` is the weight-clipping bound applied after each D step.
+    ``d_fn(real_scores, fake_scores, **inputs)`` and ``g_fn(fake_scores, **inputs)`` get, as
+    keywords, exactly the extra inputs they declare: ``d_inputs`` from ``z``, ``x_real``,
+    ``x_fake``; ``g_inputs`` also ``real_scores`` (then the G step evaluates D on real data).
+    ``output`` is ``"scalar"`` (D returns ``(B,)``) or ``"vector"`` (``(B, k)``; with ``z``
+    among the inputs, ``k`` must be the latent size). ``penalty(D, x_real, x_fake)`` is an
+    unweighted regularizer of D added to D's loss with ``penalty_weight``; ``clip`` is the
+    weight-clipping bound applied after each D step. ``probability``: D's scalar score is the
+    logit of "x is real" (its sigmoid is a probability, as in the classifier GANs).
+    ``score`` maps D's raw outputs to one number per sample, higher meaning "more real", for
+    plots of D (None: a scalar output as it is, a vector output averaged).
     """
 
     name: str
     d_fn: Callable[..., Tensor]
     g_fn: Callable[..., Tensor]
+    d_inputs: tuple[str, ...] = ()
+    g_inputs: tuple[str, ...] = ()
     output: str = "scalar"
-    penalty: str | None = None
+    penalty: Callable[..., Tensor] | None = None
     penalty_weight: float = 0.0
     clip: float | None = None
-    _d_args: tuple[str, ...] = field(init=False, repr=False)
-    _g_args: tuple[str, ...] = field(init=False, repr=False)
+    probability: bool = False
+    score: Callable[[Tensor], Tensor] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_d_args", tuple(inspect.signature(self.d_fn).parameters))
-        object.__setattr__(self, "_g_args", tuple(inspect.signature(self.g_fn).parameters))
+        bad = [k for k in self.d_inputs if k not in D_INPUTS] + [k for k in self.g_inputs if k not in G_INPUTS]
+        if bad or self.output not in ("scalar", "vector"):
+            raise ConfigError(f"loss {self.name!r}: inputs must come from {D_INPUTS} (D) and "
+                              f"{G_INPUTS} (G) and output be 'scalar' or 'vector'; got {bad or self.output}.")
 
     @property
     def g_needs_real(self) -> bool:
         """Whether G's loss uses ``D(x_real)`` (then the G step evaluates D on real data)."""
-        return "real_scores" in self._g_args
+        return "real_scores" in self.g_inputs
 
-    def d_loss(self, real_scores: Tensor, fake_scores: Tensor, **context) -> Tensor:
-        """D's loss; ``context`` may hold ``z``, ``x_real``, ``x_fake`` for losses that name them."""
-        context.update(real_scores=real_scores, fake_scores=fake_scores)
-        return self.d_fn(**{k: context[k] for k in self._d_args if k in context})
+    @property
+    def uses_z(self) -> bool:
+        """Whether a loss function compares D's output with ``z`` (D then outputs ``latent_dim``)."""
+        return "z" in self.d_inputs or "z" in self.g_inputs
 
-    def g_loss(self, fake_scores: Tensor, **context) -> Tensor:
-        """G's loss; ``context`` may hold ``real_scores``, ``z``, ``x_real``, ``x_fake``."""
-        context.update(fake_scores=fake_scores)
-        return self.g_fn(**{k: context[k] for k in self._g_args if k in context})
+    @property
+    def penalty_name(self) -> str | None:
+        """The penalty's function name, with its fixed arguments, e.g. ``wdiv_penalty(sampling='fake')``."""
+        if self.penalty is None:
+            return None
+        fn = getattr(self.penalty, "func", self.penalty)
+        kw = ", ".join(f"{k}={v!r}" for k, v in getattr(self.penalty, "keywords", {}).items())
+        return f"{fn.__name__}({kw})" if kw else fn.__name__
+
+    def d_loss(self, real_scores: Tensor, fake_scores: Tensor, **inputs) -> Tensor:
+        """D's loss; ``inputs`` must hold what ``d_inputs`` declares (others are ignored)."""
+        return self.d_fn(real_scores, fake_scores, **{k: inputs[k] for k in self.d_inputs})
+
+    def g_loss(self, fake_scores: Tensor, **inputs) -> Tensor:
+        """G's loss; ``inputs`` must hold what ``g_inputs`` declares (others are ignored)."""
+        return self.g_fn(fake_scores, **{k: inputs[k] for k in self.g_inputs})
 
 
 LOSSES: dict[str, GANLoss] = {}
 
 
-def register(loss: GANLoss) -> GANLoss:
-    """Add ``loss`` to :data:`LOSSES` under its name (used by every chapter's losses)."""
+def register(loss: GANLoss, replace: bool = False) -> GANLoss:
+    """Add ``loss`` to :data:`LOSSES` under its name; an existing name is an error unless ``replace``."""
+    if loss.name in LOSSES and not replace and LOSSES[loss.name] is not loss:
+        raise ConfigError(f"a loss named {loss.name!r} is already registered: choose another name, "
+                          "pass register(..., replace=True), or give fit the GANLoss itself.")
     LOSSES[loss.name] = loss
     return loss
 
@@ -106,8 +138,8 @@ def get_loss(name: str) -> GANLoss:
     return LOSSES[name]
 
 
-register(GANLoss("minimax", minimax_d_loss, minimax_g_loss))
-register(GANLoss("ns", minimax_d_loss, ns_g_loss))
+register(GANLoss("minimax", minimax_d_loss, minimax_g_loss, probability=True))
+register(GANLoss("ns", minimax_d_loss, ns_g_loss, probability=True))
 
 
 # ---- chapter 3: Wasserstein GANs and the hinge loss ----
@@ -130,21 +162,34 @@ def hinge_d_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
 
 
+def wgan_gp_loss(sampling: str = "real_fake", weight: float = 10.0, name: str | None = None) -> GANLoss:
+    """WGAN-GP (Gulrajani et al., 2017): the Wasserstein losses plus ``weight`` times
+    :func:`~gan_tutorial.regularizers.gradient_penalty` at the points ``sampling`` draws."""
+    penalty = functools.partial(regularizers.gradient_penalty, sampling=regularizers.check_sampling(sampling))
+    return GANLoss(name or ("wgan_gp" if sampling == "real_fake" else f"wgan_gp_{sampling}"),
+                   wasserstein_d_loss, wasserstein_g_loss, penalty=penalty, penalty_weight=weight)
+
+
+def wgan_div_loss(sampling: str = "real_fake", k: float = 2.0, p: float = 6.0,
+                  name: str | None = None) -> GANLoss:
+    """WGAN-div (Wu et al., 2018): the Wasserstein losses plus
+    :func:`~gan_tutorial.regularizers.wdiv_penalty` ``k E ||grad D||^p`` (weight 1: ``k`` is
+    inside the penalty). The paper's ``k = 2``, ``p = 6``; the authors' TensorFlow code uses
+    ``k = 10``."""
+    penalty = functools.partial(regularizers.wdiv_penalty, k=k, p=p,
+                                sampling=regularizers.check_sampling(sampling))
+    return GANLoss(name or ("wgan_div" if sampling == "real_fake" else f"wgan_div_{sampling}"),
+                   wasserstein_d_loss, wasserstein_g_loss, penalty=penalty, penalty_weight=1.0)
+
+
 register(GANLoss("wgan", wasserstein_d_loss, wasserstein_g_loss, clip=0.01))
-register(GANLoss("wgan_gp", wasserstein_d_loss, wasserstein_g_loss, penalty="gradient_penalty",
-                 penalty_weight=10.0))
-register(GANLoss("wgan_div", wasserstein_d_loss, wasserstein_g_loss, penalty="wdiv_penalty",
-                 penalty_weight=1.0))  # k = 2 is inside wdiv_penalty
+register(wgan_gp_loss())
+register(wgan_div_loss())
 register(GANLoss("hinge", hinge_d_loss, wasserstein_g_loss))  # G: minimise -E f
 # the non-saturating GAN with R1, a zero-centred gradient penalty on real data (Mescheder et
 # al., 2018): near equilibrium it damps the rotation of (G, D) that plain GANs circle in
-register(GANLoss("ns_r1", minimax_d_loss, ns_g_loss, penalty="r1", penalty_weight=0.1))
-# the six choices of r(x) of Wu et al. (2018), e.g. "wgan_div:fake" (regularizers.SAMPLINGS)
-for _s in ("real_fake", "real_real_fake_fake", "shuffled_pool", "pool", "fake", "real"):
-    register(GANLoss(f"wgan_gp:{_s}", wasserstein_d_loss, wasserstein_g_loss,
-                     penalty=f"gradient_penalty:{_s}", penalty_weight=10.0))
-    register(GANLoss(f"wgan_div:{_s}", wasserstein_d_loss, wasserstein_g_loss,
-                     penalty=f"wdiv_penalty:{_s}", penalty_weight=1.0))
+register(GANLoss("ns_r1", minimax_d_loss, ns_g_loss, penalty=regularizers.r1_penalty,
+                 penalty_weight=0.1, probability=True))
 # ---- end of chapter 3 ----
 
 
@@ -213,6 +258,12 @@ def pole_distance(x: Tensor) -> Tensor:
     return torch.atan2(torch.linalg.vector_norm(x[..., :-1], dim=-1), x[..., -1])
 
 
+def sphere_score(scores: Tensor) -> Tensor:
+    """Sphere GAN's D as one number per sample: the distance ``d_s(N, Pi^-1(p))`` ``(B,)``,
+    large for what D takes as real (real samples are pushed away from the north pole)."""
+    return pole_distance(inverse_stereographic(scores))
+
+
 def sphere_moments(scores: Tensor, moments: int = 3) -> Tensor:
     """``sum_{r=1}^R mean(d^r)`` with ``d = d_s(N, Pi^-1(p))`` for D's outputs ``p`` ``(B, n)``."""
     d = pole_distance(inverse_stereographic(scores))  # (B,) in [0, pi]
@@ -243,18 +294,12 @@ def sphere_loss(moments: int = 3, name: str | None = None) -> GANLoss:
     ``N`` is bounded by ``pi``.
     """
     if isinstance(moments, bool) or not isinstance(moments, int) or moments < 1:
-        from .errors import ConfigError
-
         raise ConfigError(f"moments must be a positive integer (R = 1, 2, 3, ...), got {moments!r}.")
 
-    def d_fn(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
-        return sphere_d_loss(real_scores, fake_scores, moments)
-
-    def g_fn(fake_scores: Tensor) -> Tensor:
-        return sphere_g_loss(fake_scores, moments)
-
     name = name or ("sphere" if moments == 3 else f"sphere_r{moments}")
-    return GANLoss(name, d_fn, g_fn, output="vector")
+    return GANLoss(name, functools.partial(sphere_d_loss, moments=moments),
+                   functools.partial(sphere_g_loss, moments=moments), output="vector",
+                   score=sphere_score)
 
 
 register(sphere_loss(3))
@@ -273,8 +318,6 @@ def gan_qp_d_loss(real_scores: Tensor, fake_scores: Tensor, x_real: Tensor, x_fa
     Scores ``(B,)``; samples ``(B, ...)``. Returns the mean of ``-Δ + Δ²/(2λd)`` (minimised).
     """
     if distance not in ("rms", "ms"):
-        from .errors import ConfigError
-
         raise ConfigError(f"distance must be 'rms' or 'ms', got {distance!r}.")
     delta = real_scores - fake_scores  # (B,)
     d = (x_real - x_fake).reshape(len(x_real), -1).pow(2).mean(1)  # (B,) mean squared
@@ -290,10 +333,8 @@ def gan_qp_g_loss(fake_scores: Tensor) -> Tensor:
 def gan_qp_loss(lam: float = 10.0, distance: str = "rms", name: str = "gan_qp") -> GANLoss:
     """A GAN-QP :class:`GANLoss` with weight ``lam`` and ``distance`` (see :func:`gan_qp_d_loss`)."""
 
-    def d_fn(real_scores: Tensor, fake_scores: Tensor, x_real: Tensor, x_fake: Tensor) -> Tensor:
-        return gan_qp_d_loss(real_scores, fake_scores, x_real, x_fake, lam, distance)
-
-    return GANLoss(name, d_fn, gan_qp_g_loss)
+    d_fn = functools.partial(gan_qp_d_loss, lam=lam, distance=distance)
+    return GANLoss(name, d_fn, gan_qp_g_loss, d_inputs=("x_real", "x_fake"))
 
 
 def standardize(e: Tensor, eps: float = 1e-8) -> Tensor:
@@ -332,24 +373,18 @@ def ogan_loss(base: str | GANLoss = "gan_qp", weight: float = 0.5, recon: str = 
     the ablation ``+ weight · mean((z - E(G(z)))²)`` in place of ``-weight · rho``.
     """
     if recon not in ("pearson", "mse"):
-        from .errors import ConfigError
-
         raise ConfigError(f"recon must be 'pearson' or 'mse', got {recon!r}.")
     base_name = base if isinstance(base, str) else base.name
 
     def scalar_base() -> GANLoss:
         b = get_loss(base) if isinstance(base, str) else base
         if b.output != "scalar" or b.g_needs_real:
-            from .errors import ConfigError
-
             raise ConfigError(f"O-GAN needs a scalar base loss whose G loss does not use "
                               f"D(x_real); {b.name!r} is not one: use e.g. 'gan_qp' or 'ns'.")
         return b
 
     def recon_loss(z: Tensor, fake_scores: Tensor) -> Tensor:
         if fake_scores.ndim != 2 or fake_scores.shape != z.shape:
-            from .errors import ShapeError
-
             raise ShapeError(f"O-GAN needs E(G(z)) shaped like z {tuple(z.shape)}, got "
                              f"{tuple(fake_scores.shape)}: build D with out_dim = latent_dim.")
         if recon == "mse":
@@ -366,7 +401,9 @@ def ogan_loss(base: str | GANLoss = "gan_qp", weight: float = 0.5, recon: str = 
         adv = scalar_base().g_loss(fake_scores.mean(1), z=z, x_real=x_real, x_fake=x_fake)
         return adv + recon_loss(z, fake_scores)
 
-    return GANLoss(name or f"ogan_{base_name}", d_fn, g_fn, output="vector")
+    inputs = ("z", "x_real", "x_fake")
+    return GANLoss(name or f"ogan_{base_name}", d_fn, g_fn, d_inputs=inputs, g_inputs=inputs,
+                   output="vector")
 
 
 register(gan_qp_loss())  # "gan_qp": λ = 10, root-mean-square distance

@@ -8,7 +8,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ShapeError
+from .sampling import evaluating, sample
 
 
 def mode_coverage(samples: Tensor, centers: Tensor, std: float, threshold: float = 3.0) -> dict:
@@ -122,10 +124,10 @@ def _shift(x: Tensor, g: torch.Generator, max_shift: int = 2) -> Tensor:
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, x: Tensor, y: Tensor, batch_size: int = 500) -> float:
     """Fraction of ``x`` that ``model`` classifies as ``y``."""
-    model.eval()
     device = next(model.parameters()).device
-    correct = sum(int((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum())
-                  for i in range(0, len(x), batch_size))
+    with evaluating(model):
+        correct = sum(int((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum())
+                      for i in range(0, len(x), batch_size))
     return correct / len(x)
 
 
@@ -166,7 +168,6 @@ def digit_classifier(cache: str | None = "data/digit_classifier.pt", seed: int =
     Trained on the 4,000 training digits of :func:`mnist5k_split` the first time (about half
     a minute on a CPU) and cached in ``cache`` (``None``: no cache).
     """
-    from .train import load_checkpoint, save_checkpoint
 
     (x_tr, y_tr), (x_te, y_te) = mnist5k_split(seed)
     model = DigitClassifier()
@@ -191,10 +192,10 @@ def digit_features(classifier: DigitClassifier, x: Tensor, batch_size: int = 500
         raise ShapeError(f"the digit classifier takes digits (N, 1, 28, 28) (or labelled pairs "
                          f"(N, 2, 28, 28)), got {tuple(x.shape)}.")
     x = x[:, :1]
-    classifier.eval()
     device = next(classifier.parameters()).device
-    return torch.cat([classifier.features(x[i:i + batch_size].to(device)).cpu()
-                      for i in range(0, len(x), batch_size)])
+    with evaluating(classifier):
+        return torch.cat([classifier.features(x[i:i + batch_size].to(device)).cpu()
+                          for i in range(0, len(x), batch_size)])
 
 
 def frechet_digit_distance(classifier: DigitClassifier, x1: Tensor, x2: Tensor) -> float:
@@ -294,8 +295,6 @@ class FrechetTracker:
 
     def distance_of(self, G: torch.nn.Module) -> float:
         """The distance of ``G``'s samples for the tracker's codes to the reference images."""
-        from .train import sample
-
         x = sample(G, self.z.to(next(G.parameters()).device))
         return frechet_distance(*gaussian_stats(digit_features(self.classifier, x)), *self.ref_stats)
 
@@ -313,12 +312,10 @@ def encode(E: torch.nn.Module, x: Tensor, batch_size: int = 500, train_mode: boo
     In evaluation mode by default (batch norm uses its running statistics); ``train_mode``
     normalises each batch with its own statistics instead, as D saw batches during training.
     """
-    was = E.training
-    E.train(train_mode)
     device = next(E.parameters()).device
-    out = torch.cat([E(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
-    E.train(was)
-    return out
+    with evaluating(E):
+        E.train(train_mode)
+        return torch.cat([E(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
 
 
 def linear_probe(train_features: Tensor, train_labels: Tensor, test_features: Tensor,

@@ -173,10 +173,11 @@ class DCGANDiscriminator(nn.Module):
 
 
 def default_models(data_shape: tuple[int, ...], latent_dim: int | None = None,
-                   out_dim: int | None = None) -> tuple[nn.Module, nn.Module]:
+                   out_dim: int | None = None, d_batch_norm: bool = True) -> tuple[nn.Module, nn.Module]:
     """The course's default G and D for data of shape ``data_shape`` (one sample, no batch).
 
-    Vectors get the MLPs (latent size 2 unless given); images get DCGAN (latent size 64).
+    Vectors get the MLPs (latent size 2 unless given); images get DCGAN (latent size 64),
+    whose D has batch norm unless ``d_batch_norm=False`` (a critic with a gradient penalty).
     """
     if len(data_shape) == 1:
         dim = data_shape[0]
@@ -187,7 +188,7 @@ def default_models(data_shape: tuple[int, ...], latent_dim: int | None = None,
         if h != w:
             raise ConfigError(f"DCGAN models need square images, got {h}x{w}.")
         return (DCGANGenerator(latent_dim or 64, c, h),
-                DCGANDiscriminator(c, h, out_dim=out_dim))
+                DCGANDiscriminator(c, h, out_dim=out_dim, batch_norm=d_batch_norm))
     raise ConfigError(f"no default model for samples of shape {tuple(data_shape)}: "
                       "use vectors (d,) or images (C, H, W).")
 

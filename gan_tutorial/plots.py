@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from .sampling import evaluating, log_ratio_score
+
 
 def image_grid(images: Tensor, nrow: int | None = None, padding: int = 2,
                pad_value: float = 1.0) -> np.ndarray:
@@ -60,16 +62,19 @@ def show_images(images: Tensor, nrow: int | None = None, ax=None, title: str | N
 
 @torch.no_grad()
 def d_surface(D: nn.Module, xlim: Sequence[float], ylim: Sequence[float], n: int = 200,
-              transform=torch.sigmoid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Evaluate a 2-D scalar ``D`` on an ``n x n`` grid; returns ``(X, Y, transform(D))``."""
+              transform=torch.sigmoid, score=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evaluate a 2-D ``D`` on an ``n x n`` grid; returns ``(X, Y, transform(score(D(x))))``.
+
+    ``score`` maps D's raw outputs to one number per point; by default a scalar D's output
+    is used as it is and a vector D's ``(B, k)`` is averaged (O-GAN's ``D = avg E``).
+    """
     xs, ys = torch.linspace(*xlim, n), torch.linspace(*ylim, n)
     X, Y = torch.meshgrid(xs, ys, indexing="xy")
     pts = torch.stack([X.reshape(-1), Y.reshape(-1)], dim=1)
     device = next(D.parameters()).device
-    was = D.training
-    D.eval()
-    scores = D(pts.to(device)).float().cpu()
-    D.train(was)
+    with evaluating(D):
+        scores = D(pts.to(device)).float().cpu()
+    scores = score(scores) if score is not None else log_ratio_score(scores)
     if transform is not None:
         scores = transform(scores)
     return X.numpy(), Y.numpy(), scores.reshape(n, n).numpy()
@@ -77,7 +82,7 @@ def d_surface(D: nn.Module, xlim: Sequence[float], ylim: Sequence[float], n: int
 
 def plot_samples_2d(fake: Tensor, real: Tensor | None = None, D: nn.Module | None = None,
                     ax=None, lim: float | None = None, title: str | None = None,
-                    transform=torch.sigmoid):
+                    transform=torch.sigmoid, score=None):
     """Scatter 2-D ``fake`` (and ``real``) samples, over the contour of ``transform(D(x))``.
 
     With the default sigmoid the colours read as D's probability that a point is real.
@@ -87,7 +92,7 @@ def plot_samples_2d(fake: Tensor, real: Tensor | None = None, D: nn.Module | Non
     pts = fake if real is None else torch.cat([fake, real.detach().float().cpu()])
     lim = lim or float(pts.abs().max()) * 1.15 + 1e-3
     if D is not None:
-        X, Y, Z = d_surface(D, (-lim, lim), (-lim, lim), transform=transform)
+        X, Y, Z = d_surface(D, (-lim, lim), (-lim, lim), transform=transform, score=score)
         cs = ax.contourf(X, Y, Z, levels=20, cmap="RdBu_r", alpha=0.55)
         plt.colorbar(cs, ax=ax, fraction=0.046, pad=0.04,
                      label="D(x)" if transform is torch.sigmoid else "score")

@@ -1,19 +1,17 @@
 """Regularizers of the discriminator: pure functions that return an unweighted scalar.
 
 The training step multiplies a penalty by its weight (``GANLoss.penalty_weight`` or
-``TrainConfig.penalty_weight``) and adds it to D's loss. :data:`PENALTIES` maps the names
-that :class:`gan_tutorial.losses.GANLoss` uses to the functions.
+``TrainConfig.penalty_weight``) and adds it to D's loss; a :class:`gan_tutorial.losses.GANLoss`
+holds its penalty as one of these functions (with its fixed arguments bound by
+``functools.partial``).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import torch
 from torch import Tensor, nn
 
-PENALTIES: dict[str, Callable[..., Tensor]] = {}
+from .errors import ConfigError
 
 
 @torch.no_grad()
@@ -36,6 +34,13 @@ SAMPLINGS = ("real_fake", "real_real_fake_fake", "shuffled_pool", "pool", "fake"
 """
 
 
+def check_sampling(sampling: str) -> str:
+    """``sampling`` if it is one of :data:`SAMPLINGS`, else a :class:`ConfigError` naming them."""
+    if sampling not in SAMPLINGS:
+        raise ConfigError(f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}.")
+    return sampling
+
+
 def _interpolate(a: Tensor, b: Tensor) -> Tensor:
     """``eps a + (1 - eps) b`` with one ``eps ~ U(0, 1)`` per *sample*, broadcast over its entries.
 
@@ -53,8 +58,7 @@ def penalty_points(x_real: Tensor, x_fake: Tensor, sampling: str = "real_fake") 
     Both batches are detached first, so no gradient of a penalty reaches G.
     """
     x_real, x_fake = x_real.detach(), x_fake.detach()
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}.")
+    check_sampling(sampling)
     if sampling == "real":
         return x_real
     if sampling == "fake":
@@ -83,10 +87,18 @@ def _squared_grad_norms(D: nn.Module, x: Tensor) -> Tensor:
     differentiated with respect to D's weights (a second-order backward pass). Summing the
     scores gives every sample's own gradient because each score depends only on its own
     input, which holds for a D without batch norm (batch norm mixes the samples).
+
+    Under bf16 autocast the scores are summed and the norms taken in (at least) float32, the
+    points' precision and so their gradient's: only D's layers run in bf16.
     """
-    x = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
-    return grad.reshape(len(x), -1).pow(2).sum(1)  # (M,)
+    x = _full_precision(x.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(_full_precision(D(x)).sum(), x, create_graph=True)
+    return grad.reshape(len(x), -1).pow(2).sum(1)  # (M,), in x's precision
+
+
+def _full_precision(t: Tensor) -> Tensor:
+    """``t`` in float32 if it is in a half precision (bf16, fp16), else as it is (float64 stays)."""
+    return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
 
 
 def gradient_penalty(D: nn.Module, x_real: Tensor, x_fake: Tensor,
@@ -114,12 +126,6 @@ def wdiv_penalty(D: nn.Module, x_real: Tensor, x_fake: Tensor, k: float = 2.0, p
     sq = _squared_grad_norms(D, penalty_points(x_real, x_fake, sampling))
     return k * sq.clamp_min(torch.finfo(sq.dtype).tiny).pow(p / 2).mean()
 
-
-PENALTIES["gradient_penalty"] = gradient_penalty
-PENALTIES["wdiv_penalty"] = wdiv_penalty
-for _s in SAMPLINGS:  # e.g. "wdiv_penalty:fake", for the comparison of the six r(x)
-    PENALTIES[f"gradient_penalty:{_s}"] = functools.partial(gradient_penalty, sampling=_s)
-    PENALTIES[f"wdiv_penalty:{_s}"] = functools.partial(wdiv_penalty, sampling=_s)
 
 
 # ---- chapter 6: spectral normalisation and spectral regularization ----
@@ -191,8 +197,8 @@ class SpectralCompensation(nn.Module):
     ``W = U diag(sigma) V^T``; ``Delta W = U diag(delta) V^T`` with ``delta`` from
     :func:`compensated_spectrum`, so ``W_SR`` keeps W's singular vectors and has singular
     values ``(sigma_j + delta_j) / sigma_1``: spectral normalisation plus a lift of the small
-    singular values. The SVD is taken once per weight update (cached on the weight's
-    version) and ``Delta W`` is a constant in the backward pass; ``sigma_1 = u_1^T W v_1``
+    singular values. The SVD is taken on every forward and ``Delta W`` is a constant in the
+    backward pass; ``sigma_1 = u_1^T W v_1``
     carries the gradient, as in spectral normalisation. In dynamic mode the buffer
     ``gamma`` holds the running maximum of ``sigma_j / sigma_1``, updated in training mode.
     """
@@ -203,22 +209,18 @@ class SpectralCompensation(nn.Module):
         self.mode, self.top = mode, top
         rank = min(weight.shape[0], weight[0].numel())
         self.register_buffer("gamma", torch.zeros(rank))
-        self._key, self._svd = None, None
 
     def forward(self, weight: Tensor) -> Tensor:
         w = weight.reshape(weight.shape[0], -1)  # (out, in * k...)
-        key = (weight.data_ptr(), weight._version)
-        if self._svd is None or key != self._key or not self.training:
-            with torch.no_grad():
-                u, s, vh = torch.linalg.svd(w.detach(), full_matrices=False)
-                if self.mode == "dynamic" and self.training:
-                    self.gamma.copy_(torch.maximum(self.gamma, s / s[0]))
-                gamma = self.gamma if self.mode == "dynamic" else None
-                delta = compensated_spectrum(s, self.mode, self.top, gamma) - s
-                self._svd = (u[:, 0], vh[0], (u * delta) @ vh)  # u_1, v_1, Delta W
-            self._key = key
-        u1, v1, delta_w = self._svd
-        sigma1 = u1 @ w @ v1  # differentiable in W
+        # a fresh SVD on every call: a cache keyed on the tensor went stale after edits through
+        # .data and on new tensors, and for these sizes the SVD costs little (speed appendix)
+        with torch.no_grad():
+            u, s, vh = torch.linalg.svd(w.detach(), full_matrices=False)
+            if self.mode == "dynamic" and self.training:  # a running max: repeated calls are idempotent
+                self.gamma.copy_(torch.maximum(self.gamma, s / s[0]))
+            gamma = self.gamma if self.mode == "dynamic" else None
+            delta_w = (u * (compensated_spectrum(s, self.mode, self.top, gamma) - s)) @ vh
+        sigma1 = u[:, 0] @ w @ vh[0]  # differentiable in W
         return ((w + delta_w) / sigma1).reshape(weight.shape)
 
 
@@ -242,9 +244,5 @@ def r1_penalty(D: nn.Module, x_real: Tensor, x_fake: Tensor) -> Tensor:
 
     ``x_real`` ``(B, ...)``; the norm is over the whole flattened sample; ``x_fake`` is unused.
     """
-    x = x_real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
-    return grad.reshape(len(x), -1).pow(2).sum(1).mean()
+    return _squared_grad_norms(D, x_real).mean()
 
-
-PENALTIES["r1"] = r1_penalty

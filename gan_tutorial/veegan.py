@@ -20,31 +20,23 @@ drops is mapped by F to codes that G does not use, and D then tells the two join
 is the signal that pushes G back to the missing mode. The chapter derives the bound behind the
 objective.
 
-The loop reuses ``train.py``'s config, sampler, history, callbacks and ``sample``.
+VEEGAN runs on the shared loop (:func:`gan_tutorial.loop.run_loop`) with its own step
+function, so every :class:`TrainConfig` field means what it means for a GAN; the
+reconstruction error is recorded as ``history.recon``.
 """
 
 from __future__ import annotations
 
-import math
-import time
+import functools
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F_
 from torch import Tensor, nn
 
-from .data import BatchSampler
+from .config import TrainConfig
+from .loop import History, TrainState, new_state, run_loop
 from .models import MLPDiscriminator, MLPGenerator
-from .train import (
-    History,
-    TrainConfig,
-    TrainingDiverged,
-    TrainState,
-    lr_factor,
-    resolve_device,
-    sample,
-    set_learning_rates,
-)
 
 
 class Reconstructor(MLPGenerator):
@@ -86,70 +78,54 @@ def veegan_gf_loss(gen_scores: Tensor, rec_scores: Tensor, z: Tensor, z_rec: Ten
     return F_.softplus(gen_scores).mean() + recon_weight * recon + F_.softplus(-rec_scores).mean()
 
 
+def _autocast(x: Tensor, amp: bool):
+    return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
+
+
+def veegan_step(state: TrainState, recon_weight: float = 1.0) -> dict[str, Tensor]:
+    """One iteration of VEEGAN: ``n_critic`` updates of the joint D, then one of G and F together."""
+    cfg, G, F, D = state.config, state.G_run, state.F_run, state.D_run
+    for _ in range(cfg.n_critic):
+        # (1) Update D: tell the generator's pairs (z, G(z)) from the reconstructor's (F(x), x)
+        x_real, z = state.sampler.sample(), state.noise()
+        with torch.no_grad(), _autocast(z, state.amp):
+            x_fake, z_rec = G(z), F(x_real)
+        with _autocast(z, state.amp):
+            scores = D(z, x_fake).float(), D(z_rec, x_real).float()
+        d_loss = veegan_d_loss(*scores)
+        state.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        state.opt_d.step()
+    # (2) Update G and F: fool D from both sides, and make F invert G on the codes
+    z = state.noise()
+    with _autocast(z, state.amp):
+        x_fake = G(z)
+        z_rec = F(x_fake).float()
+        gen_scores, rec_scores = D(z, x_fake).float(), D(F(x_real), x_real).float()
+    gf_loss = veegan_gf_loss(gen_scores, rec_scores, z, z_rec, recon_weight)
+    state.opt_g.zero_grad(set_to_none=True)
+    gf_loss.backward()
+    state.opt_g.step()
+    recon = (z - z_rec).detach().pow(2).sum(1).mean()
+    return {"d_loss": d_loss.detach(), "g_loss": gf_loss.detach(), "recon": recon}
+
+
 def fit_veegan(G: nn.Module, F: nn.Module, D: nn.Module, data: Tensor,
                config: TrainConfig | None = None, recon_weight: float = 1.0,
                callbacks: Sequence[Callable[[TrainState], None]] = ()) -> History:
     """Train VEEGAN's ``G``, ``F`` and ``D(z, x)`` on ``data`` ``(N, d)``; returns a History.
 
-    Uses ``config``'s steps, batch size, learning rates (``lr_g`` for G and F together) and their decay,
-    betas, n_critic, device, seed, log_every, sample_every and n_samples; its ``loss`` is
-    ignored. ``history.penalty`` records the reconstruction error ``E||z - F(G(z))||^2``.
-    Callbacks get a TrainState whose ``D`` is the joint discriminator.
+    The same run as :func:`gan_tutorial.train.fit` (every ``config`` field but ``loss``,
+    ``penalty_weight`` and ``instance_noise`` applies; ``lr_g`` is G's and F's learning rate),
+    with :func:`veegan_step` as the step. ``history.recon`` records ``E||z - F(G(z))||^2``.
+    Callbacks get a TrainState whose ``D`` is the joint discriminator and ``F`` the reconstructor.
     """
     config = config or TrainConfig()
     config.validate()
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
-    for m in (G, F, D):
-        m.to(device).train()
-    sampler = BatchSampler(data, config.batch_size, device, seed=config.seed)
-    z_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    z_fixed = torch.randn(config.n_samples, G.latent_dim,
-                          generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
-    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas)
-    opt_gf = torch.optim.Adam([*G.parameters(), *F.parameters()], lr=config.lr_g,
-                              betas=config.betas)
-    history, bs, latent = History(), config.batch_size, G.latent_dim
-    sums, count, t0 = torch.zeros(3, device=device), 0, time.perf_counter()
-    for step in range(1, config.steps + 1):
-        set_learning_rates(((opt_d, config.lr_d), (opt_gf, config.lr_g)),
-                           lr_factor(config.lr_decay, step, config.steps))
-        # Update D: tell the generator's pairs (z, G(z)) from the reconstructor's (F(x), x)
-        for _ in range(config.n_critic):
-            x_real = sampler.sample()
-            z = torch.randn(bs, latent, device=device, generator=z_gen)
-            with torch.no_grad():
-                x_fake, z_rec = G(z), F(x_real)
-            d_loss = veegan_d_loss(D(z, x_fake), D(z_rec, x_real))
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-        # Update G and F: fool D from both sides, and make F invert G on the codes
-        z = torch.randn(bs, latent, device=device, generator=z_gen)
-        x_fake = G(z)
-        z_rec = F(x_fake)
-        gen_scores, rec_scores = D(z, x_fake), D(F(x_real), x_real)
-        gf_loss = veegan_gf_loss(gen_scores, rec_scores, z, z_rec, recon_weight)
-        opt_gf.zero_grad(set_to_none=True)
-        gf_loss.backward()
-        opt_gf.step()
-        recon = (z - z_rec).detach().pow(2).sum(1).mean()
-        sums += torch.stack([d_loss.detach(), gf_loss.detach(), recon])
-        count += 1
-        if step % config.log_every == 0 or step == config.steps:
-            d_mean, g_mean, r_mean = (sums / count).tolist()
-            if not all(math.isfinite(v) for v in (d_mean, g_mean, r_mean)):
-                raise TrainingDiverged(f"VEEGAN diverged by step {step}: lower lr_d/lr_g.")
-            history.step.append(step)
-            history.d_loss.append(d_mean)
-            history.g_loss.append(g_mean)
-            history.penalty.append(r_mean)
-            sums.zero_()
-            count = 0
-            state = TrainState(step, G, D, history, config, sampler)
-            for callback in callbacks:
-                callback(state)
-        if (config.sample_every and step % config.sample_every == 0) or step == config.steps:
-            history.snapshots.append((step, sample(G, z_fixed)))
-    history.wall_time = time.perf_counter() - t0
-    return history
+    if config.instance_noise:
+        from .errors import ConfigError
+
+        raise ConfigError("instance_noise is not defined for VEEGAN's joint D: set it to 0.")
+    state = new_state(G, D, data, config, F=F)
+    return run_loop(state, functools.partial(veegan_step, recon_weight=recon_weight), callbacks,
+                    name="veegan")

@@ -48,12 +48,12 @@ def test_appendix_lists_the_three_commands():
 
 
 def test_two_processes_equal_one_and_resume_on_one(tmp_path):
-    """The W-div loss with its penalty on real points: besides the losses, D's update holds a
+    """The NS loss with R1, a penalty on real points: besides the losses, D's update holds a
     penalty on D's input gradient (a double backward) with no random draw, so the comparison
     also checks that penalties stay correct under DDP."""
     one, two, resumed = _appendix_commands()
     for command in (one, two, resumed):
-        _run(command, tmp_path, "--loss", "wgan_div:real")
+        _run(command, tmp_path, "--loss", "ns_r1")
     w1, w2 = _weights(tmp_path / "one"), _weights(tmp_path / "two")
     assert _max_difference(w1, w2) < TOLERANCE
     assert any(float((w1[k] - _weights(tmp_path / "resumed")[k]).abs().max()) > 0 for k in w1)

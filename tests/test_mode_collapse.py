@@ -12,7 +12,7 @@ import sympy as sp
 import torch
 from torch import nn
 
-from gan_tutorial import benchmark, cli, exercises, metrics, regularizers
+from gan_tutorial import benchmark, cli, exercises, losses, metrics, regularizers
 from gan_tutorial.models import MLPDiscriminator
 from gan_tutorial.theory import spectral
 from gan_tutorial.theory import veegan as veegan_theory
@@ -129,7 +129,7 @@ def test_r1_penalty_of_a_linear_critic():
     Dfn = lambda x: D(x).squeeze(1)  # noqa: E731
     x = torch.randn(5, 3)
     assert regularizers.r1_penalty(Dfn, x, x).item() == pytest.approx(9.0)
-    assert regularizers.PENALTIES["r1"] is regularizers.r1_penalty
+    assert losses.LOSSES["ns_r1"].penalty is regularizers.r1_penalty
 
 
 # ----------------------------------------------------------------------------- theory
@@ -175,7 +175,7 @@ def test_fit_veegan_runs_and_records():
     assert F(torch.zeros(4, 2)).shape == (4, 3) and D(torch.zeros(4, 3), torch.zeros(4, 2)).shape == (4,)
     h = fit_veegan(G, F, D, torch.randn(128, 2), TrainConfig(steps=10, batch_size=16, log_every=5,
                                                              progress=False, device="cpu", n_samples=7))
-    assert h.step == [5, 10] and len(h.penalty) == 2 and h.penalty[0] > 0
+    assert h.step == [5, 10] and len(h.recon) == 2 and h.recon[0] > 0 and h.penalty == []
     assert h.snapshots[-1][1].shape == (7, 2)
 
 
@@ -193,11 +193,9 @@ def test_packed_discriminator_scores_packs():
 
 def test_vector_losses_get_a_vector_discriminator():
     s = benchmark.Setting(latent_dim=5, vector_dim=7, hidden=8, depth=1)
-    for name in ("sphere", "ogan"):
-        if name in benchmark.losses.LOSSES:
-            G, D = benchmark.build_models(benchmark.methods([name])[0], 2, s)
-            want = 5 if name == "ogan" else 7
-            assert D(torch.zeros(3, 2)).shape == (3, want)
+    for name, want in (("sphere", 7), ("ogan", 5), ("ogan_ns", 5), ("ns", None)):
+        G, D = benchmark.build_models(benchmark.methods([name])[0], 2, s)
+        assert D(torch.zeros(3, 2)).shape == ((3,) if want is None else (3, want))
 
 
 def _numpy_coverage(x, centers, std):
@@ -398,12 +396,12 @@ def test_rejection_sample_errors():
 
 
 def test_every_sampler_method_has_a_registered_base_that_trains_the_same_way():
-    samplers = [m for m in benchmark.EXTRA_METHODS.values() if m.sampler is not None]
-    assert {m.name for m in samplers} >= {"ns+drs", "ogan_ns+drs", "ogan_ns+noise+drs"}
+    samplers = [m for m in benchmark.METHODS if m.drs]
+    assert {m.name for m in samplers} == {"ns+drs", "ogan_ns+drs", "ogan_ns+noise+drs"}
     for m in samplers:
         (base,) = benchmark.methods([m.base])
-        assert base.sampler is None and base.name == m.name.removesuffix("+drs")
-        same = ("loss", "d_transform", "trainer", "instance_noise")
+        assert not base.drs and base.name == m.name.removesuffix("+drs")
+        same = ("loss", "d_transform", "pack", "veegan", "instance_noise")
         assert [getattr(base, f) for f in same] == [getattr(m, f) for f in same], m.name
     assert benchmark.EXTRA_METHODS["ogan_ns+noise"].instance_noise == benchmark.INSTANCE_NOISE > 0
 

@@ -129,7 +129,7 @@ def _corrcoef_rows(a, b):
 def test_ogan_loss_matches_the_official_formula():
     k = _ogan_batch()
     ogan = losses.get_loss("ogan")
-    assert ogan.output == "vector" and "z" in ogan._g_args and not ogan.g_needs_real
+    assert ogan.output == "vector" and ogan.uses_z and "z" in ogan.g_inputs and not ogan.g_needs_real
     r, f = k["real_scores"].mean(1), k["fake_scores"].mean(1)
     delta = r - f
     ms = (k["x_real"] - k["x_fake"]).pow(2).flatten(1).mean(1)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from gan_tutorial import losses, regularizers, train
+from gan_tutorial.errors import ConfigError
 from gan_tutorial.models import MLPDiscriminator, MLPGenerator
 from gan_tutorial.theory import wasserstein as W
 
@@ -32,14 +33,19 @@ def test_hinge_loss_matches_a_loop():
 def test_registry_entries():
     L = losses.LOSSES
     assert L["wgan"].clip == 0.01 and L["wgan"].penalty is None
-    assert (L["wgan_gp"].penalty, L["wgan_gp"].penalty_weight, L["wgan_gp"].clip) == ("gradient_penalty", 10.0, None)
-    assert (L["wgan_div"].penalty, L["wgan_div"].penalty_weight) == ("wdiv_penalty", 1.0)
-    assert regularizers.PENALTIES["gradient_penalty"] is regularizers.gradient_penalty
-    assert regularizers.PENALTIES["wdiv_penalty"] is regularizers.wdiv_penalty
+    gp, div = L["wgan_gp"], L["wgan_div"]
+    assert (gp.penalty.func, gp.penalty.keywords, gp.penalty_weight, gp.clip) == (
+        regularizers.gradient_penalty, {"sampling": "real_fake"}, 10.0, None)
+    assert (div.penalty.func, div.penalty.keywords, div.penalty_weight) == (
+        regularizers.wdiv_penalty, {"k": 2.0, "p": 6.0, "sampling": "real_fake"}, 1.0)
+    assert not [name for name in L if ":" in name]  # variants are built, not registered
     for s in regularizers.SAMPLINGS:
-        for base, pen in (("wgan_gp", "gradient_penalty"), ("wgan_div", "wdiv_penalty")):
-            assert L[f"{base}:{s}"].penalty == f"{pen}:{s}"
-            assert regularizers.PENALTIES[f"{pen}:{s}"].keywords == {"sampling": s}
+        for make, pen in ((losses.wgan_gp_loss, "gradient_penalty"), (losses.wgan_div_loss, "wdiv_penalty")):
+            loss = make(sampling=s)
+            assert loss.penalty.keywords["sampling"] == s and loss.penalty.func.__name__ == pen
+            assert loss.name == (make().name if s == "real_fake" else f"{make().name}_{s}")
+    with pytest.raises(ConfigError, match="sampling must be one of"):
+        losses.wgan_div_loss(sampling="everywhere")
 
 
 # ----------------------------------------------------------------------------- penalties
@@ -184,7 +190,7 @@ def test_penalty_draws_follow_the_global_seed():
 
 def test_fit_with_each_wasserstein_loss():
     x = torch.randn(64, 2)
-    for name in ("wgan", "wgan_gp", "wgan_div", "wgan_div:real_real_fake_fake", "hinge"):
+    for name in ("wgan", "wgan_gp", "wgan_div", losses.wgan_div_loss("real_real_fake_fake"), "hinge"):
         G, D = MLPGenerator(2, 2, hidden=8, depth=1), MLPDiscriminator(2, hidden=8, depth=1)
         cfg = train.TrainConfig(loss=name, steps=3, batch_size=8, n_critic=2, log_every=1,
                                 progress=False, device="cpu")
@@ -192,7 +198,7 @@ def test_fit_with_each_wasserstein_loss():
         assert len(h.step) == 3 and all(math.isfinite(v) for v in h.d_loss)
         if name == "wgan":
             assert max(p.abs().max().item() for p in D.parameters()) <= 0.01
-        if name.startswith("wgan_"):
+        if name not in ("wgan", "hinge"):
             assert all(v > 0 for v in h.penalty)
 
 

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from ..losses import minimax_d_loss
+from ..sampling import evaluating
 
 
 # ----------------------------------------------------------------------------- sympy
@@ -381,12 +382,9 @@ def train_discriminator(D: nn.Module, sample_p: Callable[[int], Tensor],
 @torch.no_grad()
 def d_prob(D: nn.Module, x: Tensor) -> Tensor:
     """``sigmoid(D(x))`` in evaluation mode, float64 on the CPU, ``(n,)``."""
-    was = D.training
-    D.eval()
     device = next(D.parameters()).device
-    out = torch.sigmoid(D(x.to(device=device, dtype=torch.float32)).double()).cpu()
-    D.train(was)
-    return out
+    with evaluating(D):
+        return torch.sigmoid(D(x.to(device=device, dtype=torch.float32)).double()).cpu()
 
 
 @torch.no_grad()
@@ -396,11 +394,9 @@ def estimate_value(D: nn.Module, x_real: Tensor, x_fake: Tensor) -> float:
     For the optimal D this is ``C(G) = -log 4 + 2 JSD(p || q)``; for any other D its
     expectation is lower, so on fresh samples it estimates ``C(G)`` from below.
     """
-    was = D.training
-    D.eval()
     device = next(D.parameters()).device
-    v = -minimax_d_loss(D(x_real.to(device)).double(), D(x_fake.to(device)).double())
-    D.train(was)
+    with evaluating(D):
+        v = -minimax_d_loss(D(x_real.to(device)).double(), D(x_fake.to(device)).double())
     return float(v)
 
 
@@ -443,11 +439,8 @@ class SnapshotD:
         if self.frames and self.frames[-1][0] == state.step:
             return
         G = state.G
-        was = G.training
-        G.eval()
-        with torch.no_grad():
+        with torch.no_grad(), evaluating(G):
             x = G(self.z.to(next(G.parameters()).device)).float().cpu()
-        G.train(was)
         self.frames.append((state.step, x, copy.deepcopy(state.D).cpu().eval()))
 
 
