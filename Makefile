@@ -1,14 +1,15 @@
 # Two commands do everything on a fresh machine (Python >= 3.10 with venv):
 #   make book   - virtual environment, install .[dev], train the default model, build the book
-#   make test   - virtual environment, install .[dev], lint, unit tests, every chapter in
-#                 quick mode under nbval, the strict book build, and its pages in a browser
+#   make test   - virtual environment, install .[dev], lint (code and workflows), unit tests
+#                 (the wheel installed in a bare venv among them), every chapter in quick mode
+#                 under nbval, the strict book build, and its pages in a browser
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BUILD_BOOK := $(VENV)/bin/jupyter-book build . -W -n --keep-going
 CHROMIUM ?= /usr/bin/chromium
 BOOK_HTML ?= _build/html
 
-.PHONY: venv train book test unit notebooks book-strict browser clean
+.PHONY: venv train book test lint-workflows unit notebooks book-strict browser clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,6 +23,15 @@ train: venv
 
 book: train
 	$(BUILD_BOOK)
+
+# The GitHub workflows (.github/workflows): their JSON schema (check-jsonschema's vendored copy),
+# then what a schema cannot check (.github/lint_workflows.py); actionlint too where it is on the
+# PATH (its PyPI wrapper downloads the binary from GitHub, which these machines cannot reach).
+lint-workflows: venv
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(PY) .github/lint_workflows.py
+	@if command -v actionlint >/dev/null; then actionlint; else echo "lint-workflows: actionlint not" \
+	  "on the PATH: checked by schema and .github/lint_workflows.py only"; fi
 
 unit: venv
 	$(PY) -m ruff check .
@@ -40,7 +50,7 @@ browser: venv
 	  "no page is opened in a browser; only the build's internal links and launch links are checked"
 	GAN_TUTORIAL_HTML=$(BOOK_HTML) GAN_TUTORIAL_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:cacheprovider tests_browser
 
-test: unit notebooks book-strict browser
+test: lint-workflows unit notebooks book-strict browser
 
 clean:
 	rm -rf _build runs .pytest_cache
