@@ -266,6 +266,36 @@ def _job(args) -> list[tuple[dict, np.ndarray]]:
     return run_one(method, data_name, seed, setting, with_base=with_base)
 
 
+def _finished_runs(out: Path, setting: Setting, fresh: bool) -> dict[str, dict]:
+    """The records in ``out/runs.jsonl`` made under ``setting`` whose samples are on disk."""
+    log_path, done = out / "runs.jsonl", {}
+    if fresh and log_path.exists():
+        log_path.unlink()
+    if not log_path.exists():
+        return done
+    # a clean checkout has samples.npz but not the per-run files (git-ignored): unpack it
+    packed = np.load(out / "samples.npz") if (out / "samples.npz").exists() else {}
+    for line in log_path.read_text().splitlines():
+        r = json.loads(line)
+        key, path = run_key(r["method"], r["data"], r["seed"]), run_file(out, r["method"], r["data"], r["seed"])
+        if not path.exists() and key in packed:
+            np.save(path, packed[key])
+        if r.get("setting") == setting_id(setting) and path.exists():
+            done[key] = r
+    return done
+
+
+def _plan(method_list, datasets, seeds, setting: Setting, done: dict) -> list[tuple]:
+    """The runs to make: ``(method, data, seed, setting, with_base)``, seed-major (an
+    interrupted benchmark has every method on its first seeds); a ``drs`` method and its
+    base share one training run."""
+    todo = [(m, d, s, setting) for s in seeds for d in datasets for m in method_list
+            if run_key(m.name, d, s) not in done]
+    names = {m.name for m in method_list}
+    paired = {(m.base, d, s) for m, d, s, _ in todo if m.base in names and run_key(m.base, d, s) not in done}
+    return [(m, d, s, st, (m.base, d, s) in paired) for m, d, s, st in todo if (m.name, d, s) not in paired]
+
+
 def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
                   setting: Setting = Setting(), out: str | Path = "benchmarks/results",
                   jobs: int = 1, fresh: bool = False, log=print,
@@ -278,28 +308,9 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     log_path = out / "runs.jsonl"
-    done: dict[str, dict] = {}
-    if log_path.exists() and not fresh:
-        # a clean checkout has samples.npz but not the per-run files (git-ignored): unpack it
-        packed = np.load(out / "samples.npz") if (out / "samples.npz").exists() else {}
-        for line in log_path.read_text().splitlines():
-            r = json.loads(line)
-            path = run_file(out, r["method"], r["data"], r["seed"])
-            if not path.exists() and run_key(r["method"], r["data"], r["seed"]) in packed:
-                np.save(path, packed[run_key(r["method"], r["data"], r["seed"])])
-            same = r.get("setting") == setting_id(setting)
-            if same and run_file(out, r["method"], r["data"], r["seed"]).exists():
-                done[run_key(r["method"], r["data"], r["seed"])] = r
-    elif fresh and log_path.exists():
-        log_path.unlink()
+    done = _finished_runs(out, setting, fresh)
     wanted = {run_key(m.name, d, s) for d in datasets for m in method_list for s in seeds}
-    # seed-major order: an interrupted benchmark has every method on its first seeds
-    todo = [(m, d, s, setting) for s in seeds for d in datasets for m in method_list
-            if run_key(m.name, d, s) not in done]
-    # a sampler method trains as its base method does: one run gives both rows
-    names = {m.name for m in method_list}
-    paired = {(m.base, d, s) for m, d, s, _ in todo if m.base in names and run_key(m.base, d, s) not in done}
-    todo = [(m, d, s, st, (m.base, d, s) in paired) for m, d, s, st in todo if (m.name, d, s) not in paired]
+    todo = _plan(method_list, datasets, seeds, setting, done)
     total, t0 = sum(1 + t[-1] for t in todo), time.perf_counter()
     log(f"benchmark: {len(method_list)} methods x {len(datasets)} data sets x {len(list(seeds))} "
         f"seeds, {setting.steps} steps each; {len(done)} runs already done, {total} to run")

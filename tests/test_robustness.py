@@ -69,8 +69,12 @@ def test_divergence_stops_with_the_step_and_the_last_finite_losses(tmp_path):
 
 def test_divergence_rollback_lowers_the_learning_rate_and_finishes():
     G, D = _models()
-    h = train.fit(G, NaNAfter(D, 14, 16), X, _config(on_divergence="rollback"))
+    seen = []
+    lrs = lambda s: seen.append((s.step, s.opt_d.param_groups[0]["lr"], s.opt_g.param_groups[0]["lr"]))  # noqa: E731
+    h = train.fit(G, NaNAfter(D, 14, 16), X, _config(on_divergence="rollback"), callbacks=[lrs])
     assert h.events == ["loss not finite by step 8: rolled back to step 4, learning rates x0.5"]
+    # steps 5-8 are made again, with both learning rates halved from then on
+    assert seen == [(4, 2e-4, 2e-4), (8, 1e-4, 1e-4), (12, 1e-4, 1e-4)]
     assert h.step == [4, 8, 12]
     assert all(torch.isfinite(torch.tensor(h.d_loss)))
 
