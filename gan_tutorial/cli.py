@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gan-tutorial", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     t = sub.add_parser("train", help="train a GAN and write samples, metrics and a checkpoint")
-    t.add_argument("--data", default="ring8", help="data set (see 'gan-tutorial list') (default: 'ring8')")
+    t.add_argument("--data", default="ring8", help="data set (see 'gan-tutorial list'), or folder:PATH "
+                   "for a folder of pictures (default: 'ring8')")
     t.add_argument("--latent-dim", type=int, help="size of z (default: toy 2, images 64)")
     t.add_argument("--root", default="data", help="folder of downloaded image sets (default: 'data')")
     _add_config_options(t)
@@ -106,8 +107,9 @@ def models_for(loss: GANLoss, shape: tuple[int, ...], latent_dim: int):
 
 def train_command(args: argparse.Namespace) -> dict:
     """Run ``gan-tutorial train``; returns the metrics written to ``metrics.json``."""
-    if args.data not in data_mod.DATASETS:
-        raise unknown_name("data set", args.data, data_mod.DATASETS)
+    folder = args.data.startswith(data_mod.FOLDER_PREFIX)  # any folder of pictures, 64x64 RGB
+    if not folder and args.data not in data_mod.DATASETS:
+        raise unknown_name("data set", args.data, [*data_mod.DATASETS, data_mod.FOLDER_PREFIX + "PATH"])
     toy = args.data in data_mod.TOY_SETS
     config, latent = config_from_args(args, toy)
     loss = config.gan_loss
@@ -115,7 +117,7 @@ def train_command(args: argparse.Namespace) -> dict:
     out = Path(config.out)
     if rank == 0:
         check_writable(out)
-    x = data_mod.toy(args.data, N_TOY, seed=config.seed) if toy else data_mod.images(args.data, root=args.root)[0]
+    x = _load(args.data, args.root, config.seed)
     torch.manual_seed(config.seed)  # the models' initial weights
     G, D = models_for(loss, tuple(x.shape[1:]), latent)
     from .train import fit
@@ -139,6 +141,15 @@ def train_command(args: argparse.Namespace) -> dict:
     metrics["history"] = history.as_dict()
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def _load(name: str, root: str, seed: int) -> torch.Tensor:
+    """The training tensor of ``--data``: a toy set, an image set, or ``folder:PATH``."""
+    if name in data_mod.TOY_SETS:
+        return data_mod.toy(name, N_TOY, seed=seed)
+    if name.startswith(data_mod.FOLDER_PREFIX):
+        return data_mod.image_folder(name[len(data_mod.FOLDER_PREFIX):], size=64, channels=3, progress=True)
+    return data_mod.images(name, root=root)[0]
 
 
 def _save_samples(samples, x, D, loss: GANLoss, data_name: str, steps: int, path: Path) -> None:
@@ -166,6 +177,7 @@ def list_command() -> None:
     print("data sets:")
     print("  toy:    " + ", ".join(data_mod.TOY_SETS))
     print("  images: " + ", ".join(data_mod.IMAGE_SETS))
+    print(f"  yours:  {data_mod.FOLDER_PREFIX}PATH (a folder of PNG/JPEG pictures, trained at 64x64 RGB)")
     print("losses:")
     for name, loss in sorted(LOSSES.items()):
         extra = [f"D output: {loss.output}" + (" (latent_dim)" if loss.uses_z else "")]

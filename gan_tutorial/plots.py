@@ -94,7 +94,7 @@ def plot_samples_2d(fake: Tensor, real: Tensor | None = None, D: nn.Module | Non
     if D is not None:
         X, Y, Z = d_surface(D, (-lim, lim), (-lim, lim), transform=transform, score=score)
         cs = ax.contourf(X, Y, Z, levels=20, cmap="RdBu_r", alpha=0.55)
-        plt.colorbar(cs, ax=ax, fraction=0.046, pad=0.04,
+        ax.figure.colorbar(cs, ax=ax, fraction=0.046, pad=0.04,
                      label="D(x)" if transform is torch.sigmoid else "score")
     if real is not None:
         r = real.detach().float().cpu()

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from gan_tutorial import cli, train
 
@@ -64,3 +65,21 @@ def test_bad_options_give_one_line(args, message, tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_train_on_a_folder_of_pictures_at_64x64(tmp_path):
+    from PIL import Image
+
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    g = torch.Generator().manual_seed(0)
+    for i in range(8):  # colour pictures of another size: scaled and cropped to 64x64
+        pixels = (torch.rand(80, 70, 3, generator=g) * 255).to(torch.uint8).numpy()
+        Image.fromarray(pixels).save(pictures / f"{i}.png")
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", f"folder:{pictures}", "--steps", "2", "--batch-size", "4",
+                     "--n-samples", "4", "--out", str(out), "--no-progress"]) == 0
+    state = torch.load(next(out.glob("step_*.pt")), weights_only=True)
+    assert state["G"]["net.0.weight"].shape[0] == 64  # latent size of the image defaults
+    with Image.open(out / "samples.png") as grid:
+        assert grid.mode == "RGB" and grid.size[0] > 64
