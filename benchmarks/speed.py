@@ -3,16 +3,22 @@
     python benchmarks/speed.py --device cpu --steps 200
     python benchmarks/speed.py --device cuda --steps 500 --batch-size 64 512
 
-For each model (DCGAN on MNIST-sized images, the MLP GAN on grid25) and batch size, it times
-(a) a reference loop written the common way: a DataLoader over a CPU TensorDataset, a
-    discriminator ending in Sigmoid with nn.BCELoss and label tensors, `.item()` on both
-    losses every step, the fake batch made with a graph and detached for D;
+For each model (DCGAN on MNIST-sized images with the ns loss, the same DCGAN without batch
+norm in D as a WGAN-div critic, the MLP GAN on grid25) and batch size, it times
+(a) a reference loop written the common way: a DataLoader over a CPU TensorDataset, float32
+    and the default memory layout, `.item()` on the losses every step; for ns a discriminator
+    ending in Sigmoid with nn.BCELoss and label tensors, the fake batch made with a graph and
+    detached for D; for wgan_div the penalty k E||grad D||^p written with autograd.grad;
 (b) the package's `train.fit` with its defaults (data on the device with index sampling,
     logits with softplus losses, losses read back every `log_every` steps, D's weights
-    frozen in the G step's backward, fused Adam, channels_last and bf16 autocast on CUDA),
-(c) `train.fit` with `reuse_fake=True` (the G step reuses the D step's fake batch, as (a) does),
-in the same process, alternating (a, b, a, b, ...) so that both see the same machine state,
-and prints steps/s, images/s and the ratio (b)/(a) of the medians.
+    frozen in the G step's backward, fused Adam on CUDA, and the speed path that
+    `config.fast_path` picks: bf16 autocast where the processor computes bf16 natively,
+    channels_last for conv nets), printed in the `(b) path` column;
+(c) `train.fit` with `compile=True` (torch.compile of G and D; not for penalty methods),
+    timed after its compilation, whose one-off cost is printed separately,
+in the same process, alternating (a, b, c, a, b, c, ...) so that all see the same machine
+state, and prints steps/s, images/s and the ratios (b)/(a), (c)/(a) of the medians.
+`--paths` also times `fit` with each of the four settings of amp x channels_last forced.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gan_tutorial import data, models, train  # noqa: E402
+from gan_tutorial import config, data, models, train  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:
@@ -37,15 +43,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+LOSS = {"dcgan": "ns", "wgan_div": "wgan_div", "mlp": "ns"}
+
+
 def make_models(kind: str, seed: int = 0):
     torch.manual_seed(seed)
-    if kind == "dcgan":
-        return models.DCGANGenerator(64, 1, 28, width=64), models.DCGANDiscriminator(1, 28, width=64)
+    if kind in ("dcgan", "wgan_div"):
+        return (models.DCGANGenerator(64, 1, 28, width=64),
+                models.DCGANDiscriminator(1, 28, width=64, batch_norm=kind == "dcgan"))
     return models.MLPGenerator(8, 2, hidden=128, depth=3), models.MLPDiscriminator(2, hidden=128, depth=3)
 
 
 def make_data(kind: str) -> torch.Tensor:
-    if kind == "dcgan":
+    if kind in ("dcgan", "wgan_div"):
         return data.images("mnist5k")[0]
     return data.toy("grid25", 100_000, seed=0)
 
@@ -91,12 +101,51 @@ def reference_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batc
     return time.perf_counter() - t0
 
 
+def reference_wdiv_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
+                        device: torch.device, k: float = 2.0, p: float = 6.0) -> float:
+    """WGAN-div written the common way (one critic step per G step, as the package's default)."""
+    G.to(device).train()
+    D.to(device).train()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch_size,
+                                         shuffle=True, drop_last=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    log = []
+    _sync(device)
+    t0 = time.perf_counter()
+    done = 0
+    while done < steps:
+        for (real,) in loader:
+            real = real.to(device)
+            z = torch.randn(real.size(0), G.latent_dim, device=device)
+            fake = G(z).detach()
+            # Update D: maximise E D(real) - E D(fake) - k E ||grad D(x_hat)||^p
+            eps = torch.rand(real.size(0), 1, 1, 1, device=device)
+            x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+            penalty = k * grad.flatten(1).pow(2).sum(1).pow(p / 2).mean()
+            err_d = D(fake).mean() - D(real).mean() + penalty
+            opt_d.zero_grad()
+            err_d.backward()
+            opt_d.step()
+            # Update G: maximise E D(G(z))
+            err_g = -D(G(torch.randn(real.size(0), G.latent_dim, device=device))).mean()
+            opt_g.zero_grad()
+            err_g.backward()
+            opt_g.step()
+            log.append((err_d.item(), err_g.item()))  # a host sync every step
+            done += 1
+            if done == steps:
+                break
+    _sync(device)
+    return time.perf_counter() - t0
+
+
 def package_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
-                 device: torch.device, compile: bool = False, reuse_fake: bool = False) -> float:
+                 device: torch.device, loss: str = "ns", **speed) -> float:
     """``train.fit`` with the same models, optimiser settings and number of steps."""
-    config = train.TrainConfig(loss="ns", steps=steps, batch_size=batch_size, device=str(device),
-                               progress=False, log_every=100, n_samples=16, compile=compile,
-                               reuse_fake=reuse_fake)
+    config = train.TrainConfig(loss=loss, steps=steps, batch_size=batch_size, device=str(device),
+                               progress=False, log_every=100, n_samples=16, **speed)
     _sync(device)
     t0 = time.perf_counter()
     train.fit(G, D, x, config)
@@ -104,21 +153,40 @@ def package_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_
     return time.perf_counter() - t0
 
 
-def measure(kind: str, batch_size: int, steps: int, repeats: int, device: torch.device,
-            compile: bool = False) -> dict:
+def measure(kind: str, batch_size: int, steps: int, repeats: int, device: torch.device) -> dict:
     x = make_data(kind)
+    loss = LOSS[kind]
+    reference = reference_wdiv_loop if kind == "wgan_div" else reference_loop
+    compiled = loss != "wgan_div"  # double backward cannot go through torch.compile
     times = {"a": [], "b": [], "c": []}
-    # one untimed warm-up of each (allocator, cuDNN autotuning, compilation)
-    reference_loop(*make_models(kind), x, min(steps, 20), batch_size, device)
-    package_loop(*make_models(kind), x, min(steps, 20), batch_size, device, compile)
+    # one untimed warm-up of each (allocator, cuDNN autotuning); (c)'s includes its compilation
+    reference(*make_models(kind), x, min(steps, 20), batch_size, device)
+    warm_b = package_loop(*make_models(kind), x, min(steps, 20), batch_size, device, loss)
+    warm_c = package_loop(*make_models(kind), x, min(steps, 20), batch_size, device, loss, compile=True) \
+        if compiled else float("nan")
     for _ in range(repeats):
-        times["a"].append(reference_loop(*make_models(kind), x, steps, batch_size, device))
-        times["b"].append(package_loop(*make_models(kind), x, steps, batch_size, device, compile))
-        times["c"].append(package_loop(*make_models(kind), x, steps, batch_size, device, compile, True))
-    a, b, c = (statistics.median(times[k]) for k in "abc")
-    return {"model": kind, "batch": batch_size, "a_steps_s": steps / a, "b_steps_s": steps / b,
+        times["a"].append(reference(*make_models(kind), x, steps, batch_size, device))
+        times["b"].append(package_loop(*make_models(kind), x, steps, batch_size, device, loss))
+        if compiled:
+            times["c"].append(package_loop(*make_models(kind), x, steps, batch_size, device, loss, compile=True))
+    a, b = (statistics.median(times[k]) for k in "ab")
+    c = statistics.median(times["c"]) if compiled else float("nan")
+    path = config.fast_path(device, kind != "mlp", train.TrainConfig())[2]
+    return {"model": kind, "batch": batch_size, "path": path, "a_steps_s": steps / a, "b_steps_s": steps / b,
             "a_img_s": steps * batch_size / a, "b_img_s": steps * batch_size / b, "ratio": a / b,
-            "c_steps_s": steps / c, "ratio_c": a / c}
+            "c_steps_s": steps / c, "ratio_c": a / c, "compile_s": warm_c - warm_b}
+
+
+def measure_paths(kind: str, batch_size: int, steps: int, device: torch.device) -> list[tuple[str, float]]:
+    """``fit``'s steps/s with each of amp x channels_last forced (one run each, after a warm-up)."""
+    x, out = make_data(kind), []
+    for amp in (False, True):
+        for cl in (False, True):
+            n = steps if not amp or config.cpu_has_native_bf16() or device.type != "cpu" else max(10, steps // 10)
+            package_loop(*make_models(kind), x, min(n, 10), batch_size, device, LOSS[kind], amp=amp, channels_last=cl)
+            t = package_loop(*make_models(kind), x, n, batch_size, device, LOSS[kind], amp=amp, channels_last=cl)
+            out.append((f"{'bf16' if amp else 'fp32'}{'+channels_last' if cl else ''}", n / t))
+    return out
 
 
 def main(argv=None) -> None:
@@ -127,22 +195,32 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=200, help="timed steps per run")
     parser.add_argument("--batch-size", type=int, nargs="+", default=[64], help="one or more")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each loop")
-    parser.add_argument("--models", nargs="+", default=["dcgan", "mlp"], choices=["dcgan", "mlp"])
-    parser.add_argument("--compile", action="store_true", help="torch.compile G and D in (b)")
+    parser.add_argument("--models", nargs="+", default=["dcgan", "wgan_div", "mlp"],
+                        choices=["dcgan", "wgan_div", "mlp"])
+    parser.add_argument("--paths", action="store_true", help="also time fit with each speed path forced")
     args = parser.parse_args(argv)
     device = train.resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    print(f"device: {device.type} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"{args.steps} steps x {args.repeats} alternating runs, medians")
-    print("| model | batch | (a) steps/s | (b) steps/s | (a) images/s | (b) images/s | (b)/(a) "
-          "| (c) steps/s | (c)/(a) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"device: {device.type} ({name}), native bf16: {config.cpu_has_native_bf16()}, torch "
+          f"{torch.__version__}, threads {torch.get_num_threads()}, {args.steps} steps x {args.repeats} "
+          "alternating runs, medians")
+    print("| model (loss) | batch | (a) steps/s | (b) steps/s | (b) path | (a) images/s | (b) images/s "
+          "| (b)/(a) | (c) steps/s | (c)/(a) | (c) compile s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for kind in args.models:
         for bs in args.batch_size:
-            r = measure(kind, bs, args.steps, args.repeats, device, args.compile)
-            print(f"| {r['model']} | {r['batch']} | {r['a_steps_s']:.1f} | {r['b_steps_s']:.1f} | "
-                  f"{r['a_img_s']:.0f} | {r['b_img_s']:.0f} | {r['ratio']:.2f}x | {r['c_steps_s']:.1f} | "
-                  f"{r['ratio_c']:.2f}x |", flush=True)
+            r = measure(kind, bs, args.steps, args.repeats, device)
+            print(f"| {r['model']} ({LOSS[kind]}) | {r['batch']} | {r['a_steps_s']:.1f} | {r['b_steps_s']:.1f} | "
+                  f"{r['path']} | {r['a_img_s']:.0f} | {r['b_img_s']:.0f} | {r['ratio']:.2f}x | "
+                  f"{r['c_steps_s']:.1f} | {r['ratio_c']:.2f}x | {r['compile_s']:.0f} |", flush=True)
+    if args.paths:
+        print("\n| model (loss) | batch | " + " | ".join(("fp32", "fp32+channels_last", "bf16",
+                                                        "bf16+channels_last")) + " |  (fit, steps/s)")
+        print("|---|---|---|---|---|---|")
+        for kind in args.models:
+            for bs in args.batch_size:
+                cells = " | ".join(f"{v:.1f}" for _, v in measure_paths(kind, bs, args.steps, device))
+                print(f"| {kind} ({LOSS[kind]}) | {bs} | {cells} |", flush=True)
 
 
 if __name__ == "__main__":

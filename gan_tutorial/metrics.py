@@ -208,6 +208,35 @@ def frechet_digit_distance(classifier: DigitClassifier, x1: Tensor, x2: Tensor) 
                             *gaussian_stats(digit_features(classifier, x2)))
 
 
+N_SCORED_DIGITS = 1000  # samples of G scored, and training digits per floor draw
+
+
+def digit_protocol(samples: Tensor, classifier: DigitClassifier | None = None, floor_draws: int = 5,
+                   seed: int = 0) -> dict:
+    """The course's one image-quality protocol: G's distance and the floor, on one held-out set.
+
+    ``distance``: the Frechet digit distance of ``samples`` (the first 1,000 are scored) to
+    the 1,000 held-out digits of :func:`mnist5k_split`. ``floor``: the same distance for
+    1,000 of the 4,000 *training* digits drawn without replacement, mean over ``floor_draws``
+    draws (``floor_std`` their spread): what a G that reproduced the training set would score.
+    GANs train on the training digits only; the held-out ones are used only here.
+    """
+    if len(samples) < N_SCORED_DIGITS:
+        raise ShapeError(f"score {N_SCORED_DIGITS} samples of G (the protocol's sample size), got "
+                         f"{len(samples)}: draw more with train.sample(G, z) for z of that size.")
+    classifier = classifier if classifier is not None else digit_classifier()[0]
+    (x_tr, _), (x_te, _) = mnist5k_split()
+    ref = gaussian_stats(digit_features(classifier, x_te))
+    g = torch.Generator().manual_seed(seed)
+    floors = torch.tensor([
+        frechet_distance(*gaussian_stats(digit_features(classifier, x_tr[torch.randperm(len(x_tr), generator=g)
+                                                                         [:N_SCORED_DIGITS]])), *ref)
+        for _ in range(floor_draws)])
+    distance = frechet_distance(*gaussian_stats(digit_features(classifier, samples[:N_SCORED_DIGITS])), *ref)
+    return {"distance": distance, "floor": float(floors.mean()),
+            "floor_std": float(floors.std()) if floor_draws > 1 else 0.0, "ratio": distance / float(floors.mean())}
+
+
 # ---- chapter 6: singular-value spectra of D's weights (spectral collapse) ----
 def weight_matrices(D: torch.nn.Module) -> dict[str, Tensor]:
     """Every weight of ``D`` that multiplies its input, as a matrix ``(out, in)``, by layer name.

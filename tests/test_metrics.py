@@ -100,3 +100,25 @@ def test_digit_features_and_distance_on_an_untrained_classifier():
     assert digit_features(model, x, batch_size=64).shape == (300, 128)
     assert frechet_digit_distance(model, x, x) == pytest.approx(0.0, abs=1e-6)
     assert frechet_digit_distance(model, x, -x) > 1e-3
+
+
+def test_digit_protocol_scores_against_the_held_out_digits_and_its_floor_is_training_digits():
+    from gan_tutorial import metrics
+    from gan_tutorial.errors import ShapeError
+
+    classifier = metrics.DigitClassifier()  # any fixed features will do for the bookkeeping
+    torch.manual_seed(0)
+    (x_tr, _), (x_te, _) = metrics.mnist5k_split()
+    first_draw = x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(3))[:1000]]
+    r = metrics.digit_protocol(first_draw, classifier, floor_draws=1, seed=3)
+    # the samples are exactly the floor's one draw: the same distance, ratio 1
+    # (equal up to the last digits: oneDNN's convolutions are not bitwise repeatable across calls)
+    assert r["distance"] == pytest.approx(r["floor"], rel=1e-6) and r["ratio"] == pytest.approx(1.0, rel=1e-6)
+    assert r["floor_std"] == 0.0
+    direct = metrics.frechet_distance(*metrics.gaussian_stats(metrics.digit_features(classifier, first_draw)),
+                                      *metrics.gaussian_stats(metrics.digit_features(classifier, x_te)))
+    assert r["distance"] == pytest.approx(direct, rel=1e-6)
+    r5 = metrics.digit_protocol(first_draw, classifier, floor_draws=5, seed=3)
+    assert r5["distance"] == pytest.approx(r["distance"], rel=1e-6) and r5["floor_std"] > 0
+    with pytest.raises(ShapeError, match="score 1000 samples"):
+        metrics.digit_protocol(first_draw[:999], classifier)
