@@ -65,8 +65,8 @@ def d_surface(D: nn.Module, xlim: Sequence[float], ylim: Sequence[float], n: int
               transform=torch.sigmoid, score=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Evaluate a 2-D ``D`` on an ``n x n`` grid; returns ``(X, Y, transform(score(D(x))))``.
 
-    ``score`` maps D's raw outputs to one number per point; by default a scalar D's output
-    is used as it is and a vector D's ``(B, k)`` is averaged (O-GAN's ``D = avg E``).
+    ``score`` maps D's raw outputs to one number per point (default: as they are), then
+    ``transform`` applies; what is still a vector ``(B, k)`` is averaged (O-GAN's ``D = avg E``).
     """
     xs, ys = torch.linspace(*xlim, n), torch.linspace(*ylim, n)
     X, Y = torch.meshgrid(xs, ys, indexing="xy")
@@ -74,9 +74,11 @@ def d_surface(D: nn.Module, xlim: Sequence[float], ylim: Sequence[float], n: int
     device = next(D.parameters()).device
     with evaluating(D):
         scores = D(pts.to(device)).float().cpu()
-    scores = score(scores) if score is not None else log_ratio_score(scores)
+    scores = score(scores) if score is not None else scores
     if transform is not None:
         scores = transform(scores)
+    if scores.ndim == 2:  # a vector D: its mean (O-GAN's D is the average of E's outputs)
+        scores = log_ratio_score(scores)
     return X.numpy(), Y.numpy(), scores.reshape(n, n).numpy()
 
 
