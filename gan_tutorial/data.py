@@ -197,8 +197,6 @@ def image_folder(path: str | Path, size: int = 64, channels: int = 3, limit: int
     times), and skipped with a warning where the folder is read-only. ``workers`` threads
     decode the images (default: up to 8).
     """
-    import os
-
     if not isinstance(size, int) or size < 1:
         raise DataError(f"size must be a positive integer (the side of the square images), got {size!r}.")
     if channels not in (1, 3):
@@ -218,13 +216,18 @@ def image_folder(path: str | Path, size: int = 64, channels: int = 3, limit: int
     mode = "RGB" if channels == 3 else "L"
     cache_file = root / f".gan_tutorial-{size}px-{mode}{f'-first{limit}' if limit else ''}.pt"
     key = _fingerprint(root, files)
-    if cache and cache_file.exists():
-        try:
-            stored = torch.load(cache_file, weights_only=True)
-            if stored.get("key") == key and tuple(stored["x"].shape) == (len(files), channels, size, size):
-                return _to_unit_range(stored["x"])
-        except Exception:
-            pass  # a stale or broken cache is rebuilt below
+    x = _read_cache(cache_file, key, (len(files), channels, size, size)) if cache else None
+    if x is None:
+        x = _decode_all(root, files, size, mode, workers, progress)
+        if cache:
+            _write_cache(cache_file, key, x)
+    return _to_unit_range(x)
+
+
+def _decode_all(root: Path, files: list[Path], size: int, mode: str, workers: int | None,
+                progress: bool) -> torch.Tensor:
+    """Decode ``files`` in threads into ``(N, C, size, size)`` uint8; name any that cannot be read."""
+    import os
     from concurrent.futures import ThreadPoolExecutor
 
     from tqdm.auto import tqdm
@@ -240,20 +243,37 @@ def image_folder(path: str | Path, size: int = 64, channels: int = 3, limit: int
         raise DataError(f"{len(bad)} of {len(files)} images under {str(root)!r} cannot be read: {listed}{more}. "
                         "Delete or re-save those files, or move them out of the folder.")
     x = torch.from_numpy(np.stack(decoded))  # (N, size, size, C) uint8
-    x = x.permute(0, 3, 1, 2).contiguous()  # (N, C, size, size)
-    if cache:
-        tmp = cache_file.with_name(cache_file.name + f".tmp{os.getpid()}")
-        try:
-            torch.save({"key": key, "x": x}, tmp)
-            os.replace(tmp, cache_file)  # atomic: a reader never sees half a file
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            import warnings
+    return x.permute(0, 3, 1, 2).contiguous()  # (N, C, size, size)
 
-            warnings.warn(f"image_folder: cannot write the cache {cache_file} ({exc.strerror}); "
-                          "the images will be decoded again next time (pass cache=False to silence this).",
-                          stacklevel=2)
-    return _to_unit_range(x)
+
+def _read_cache(cache_file: Path, key: str, shape: tuple[int, ...]) -> torch.Tensor | None:
+    """The cached uint8 images if the cache is there and still describes the same files."""
+    if not cache_file.exists():
+        return None
+    try:
+        stored = torch.load(cache_file, weights_only=True)
+        if stored.get("key") == key and tuple(stored["x"].shape) == shape:
+            return stored["x"]
+    except Exception:
+        pass  # a stale or broken cache is rebuilt
+    return None
+
+
+def _write_cache(cache_file: Path, key: str, x: torch.Tensor) -> None:
+    """Save the decoded images atomically; a read-only folder gets a warning, not an error."""
+    import os
+
+    tmp = cache_file.with_name(cache_file.name + f".tmp{os.getpid()}")
+    try:
+        torch.save({"key": key, "x": x}, tmp)
+        os.replace(tmp, cache_file)  # atomic: a reader never sees half a file
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        import warnings
+
+        warnings.warn(f"image_folder: cannot write the cache {cache_file} ({exc.strerror}); "
+                      "the images will be decoded again next time (pass cache=False to silence this).",
+                      stacklevel=3)
 
 
 def _list_images(root: Path) -> tuple[list[Path], list[Path]]:
