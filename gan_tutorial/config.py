@@ -187,23 +187,21 @@ def cpu_has_native_bf16() -> bool:
 def fast_path(device: torch.device, images: bool, config: TrainConfig) -> tuple[bool, bool, str]:
     """``(amp, channels_last, description)`` for a run: the config's choice, else where it pays.
 
-    Default rules (``amp``/``channels_last`` left at None), measured in ``benchmarks/speed.py``:
+    Default rules (``amp``/``channels_last`` left at None), measured in ``benchmarks/speed.py``
+    and the speed appendix:
 
     * CUDA: bf16 autocast for every loss, channels-last for images;
-    * CPU with AVX512-BF16 or AMX: bf16 autocast and channels-last for image (conv) models;
-      small MLPs stay in float32, where autocast's casts cost more than they save;
-    * any other CPU: float32, channels-last for images (oneDNN's convolutions prefer NHWC).
+    * CPU with AVX512-BF16 or AMX: bf16 autocast and channels-last for image (conv) models
+      (about 2x for DCGAN); small MLPs stay in float32, where autocast's casts cost more
+      than they save;
+    * any other CPU (or MPS): float32 in the default layout. On an AVX2-only CPU bf16 is
+      emulated (20x slower in ``fit``) and channels-last measured within noise of NCHW.
     """
-    cuda = device.type == "cuda"
-    if config.amp is not None:
-        amp = config.amp
-    else:
-        amp = cuda or (device.type == "cpu" and images and cpu_has_native_bf16())
-    channels_last = images and (config.channels_last if config.channels_last is not None
-                                else device.type in ("cuda", "cpu"))
-    how = "bf16" if amp else "fp32"
-    why = "" if config.amp is not None or cuda or device.type != "cpu" else (
-        " (CPU with native bf16)" if amp else "" if not images else
-        " (no native bf16 on this CPU)" if not cpu_has_native_bf16() else "")
-    desc = f"{device.type} {how}{'+channels_last' if channels_last else ''}{why}"
+    native = device.type == "cuda" or (device.type == "cpu" and images and cpu_has_native_bf16())
+    amp = config.amp if config.amp is not None else native
+    channels_last = images and (config.channels_last if config.channels_last is not None else native)
+    why = ""
+    if device.type == "cpu" and images and (config.amp is None or config.channels_last is None):
+        why = " (CPU with native bf16)" if cpu_has_native_bf16() else " (no native bf16 on this CPU)"
+    desc = f"{device.type} {'bf16' if amp else 'fp32'}{'+channels_last' if channels_last else ''}{why}"
     return amp, channels_last, desc

@@ -187,13 +187,15 @@ def test_the_fast_path_never_picks_bf16_without_native_support(monkeypatch):
     cfg = train.TrainConfig()
     cpu = torch.device("cpu")
     monkeypatch.setattr(config, "cpu_has_native_bf16", lambda: False)
-    assert config.fast_path(cpu, True, cfg)[:2] == (False, True)
+    assert config.fast_path(cpu, True, cfg)[:2] == (False, False)  # the usual path: never slower
     monkeypatch.setattr(config, "cpu_has_native_bf16", lambda: True)
     assert config.fast_path(cpu, True, cfg)[:2] == (True, True)
     assert config.fast_path(cpu, False, cfg)[:2] == (False, False)  # MLPs stay in float32
     forced = train.TrainConfig(amp=False, channels_last=False)
     amp, cl, desc = config.fast_path(cpu, True, forced)
     assert (amp, cl, desc) == (False, False, "cpu fp32")
+    assert config.fast_path(torch.device("cuda"), True, cfg)[:2] == (True, True)
+    assert config.fast_path(torch.device("cuda"), False, cfg)[:2] == (True, False)
 
 
 @pytest.mark.parametrize("penalty", [regularizers.gradient_penalty,
