@@ -245,3 +245,27 @@ def test_metrics_plots_benchmark_and_theory_do_not_import_the_loop():
         imported = {node.module for node in ast.walk(ast.parse(path.read_text()))
                     if isinstance(node, ast.ImportFrom) and node.module}
         assert not imported & {"train", "loop", "..train", "..loop"}, path.name
+
+
+def test_no_function_of_the_package_switches_the_matplotlib_backend():
+    # a notebook's inline backend must survive every call (chapter 6 once lost three figures)
+    calls = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in ("use", "switch_backend"):
+                owner = ast.unparse(node.func.value)
+                if owner in ("matplotlib", "mpl", "plt", "matplotlib.pyplot"):
+                    calls.append(f"{path.name}:{node.lineno}")
+    assert calls == []
+
+
+def test_the_league_figures_leave_the_backend_alone(tmp_path):
+    import matplotlib
+
+    from gan_tutorial import league
+
+    before = matplotlib.get_backend()
+    arrays = {league.run_key("ns", "ring8", 0): data.toy("ring8", 100, seed=0).numpy()}
+    league.plot_method_samples(arrays, ["ns"], "ring8", tmp_path / "ring8.png")
+    assert (tmp_path / "ring8.png").stat().st_size > 0 and matplotlib.get_backend() == before
