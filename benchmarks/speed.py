@@ -60,50 +60,10 @@ def make_data(kind: str) -> torch.Tensor:
     return data.toy("grid25", 100_000, seed=0)
 
 
-def reference_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
-                   device: torch.device) -> float:
-    """The common way (as in many tutorials); returns the wall time of ``steps`` steps."""
-    G.to(device).train()
-    D_prob = nn.Sequential(D, nn.Sigmoid()).to(device).train()
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch_size,
-                                         shuffle=True, drop_last=True)
-    opt_d = torch.optim.Adam(D_prob.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    criterion = nn.BCELoss()
-    log = []
-    _sync(device)
-    t0 = time.perf_counter()
-    done = 0
-    while done < steps:
-        for (real,) in loader:
-            real = real.to(device)
-            b = real.size(0)
-            ones = torch.full((b,), 1.0, device=device)
-            zeros = torch.full((b,), 0.0, device=device)
-            # Update D: maximise log D(x) + log(1 - D(G(z)))
-            opt_d.zero_grad()
-            err_real = criterion(D_prob(real), ones)
-            z = torch.randn(b, G.latent_dim, device=device)
-            fake = G(z)
-            err_fake = criterion(D_prob(fake.detach()), zeros)
-            (err_real + err_fake).backward()
-            opt_d.step()
-            # Update G: maximise log D(G(z))
-            opt_g.zero_grad()
-            err_g = criterion(D_prob(fake), ones)
-            err_g.backward()
-            opt_g.step()
-            log.append(((err_real + err_fake).item(), err_g.item()))  # a host sync every step
-            done += 1
-            if done == steps:
-                break
-    _sync(device)
-    return time.perf_counter() - t0
-
-
-def reference_wdiv_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
-                        device: torch.device, k: float = 2.0, p: float = 6.0) -> float:
-    """WGAN-div written the common way (one critic step per G step, as the package's default)."""
+def _timed_reference(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
+                     device: torch.device, step) -> float:
+    """The common loop around ``step(real, opt_d, opt_g) -> (d_loss, g_loss)``: a shuffled
+    DataLoader over a CPU TensorDataset, a copy to the device and ``.item()`` every step."""
     G.to(device).train()
     D.to(device).train()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch_size,
@@ -116,29 +76,64 @@ def reference_wdiv_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int,
     done = 0
     while done < steps:
         for (real,) in loader:
-            real = real.to(device)
-            z = torch.randn(real.size(0), G.latent_dim, device=device)
-            fake = G(z).detach()
-            # Update D: maximise E D(real) - E D(fake) - k E ||grad D(x_hat)||^p
-            eps = torch.rand(real.size(0), 1, 1, 1, device=device)
-            x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-            (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
-            penalty = k * grad.flatten(1).pow(2).sum(1).pow(p / 2).mean()
-            err_d = D(fake).mean() - D(real).mean() + penalty
-            opt_d.zero_grad()
-            err_d.backward()
-            opt_d.step()
-            # Update G: maximise E D(G(z))
-            err_g = -D(G(torch.randn(real.size(0), G.latent_dim, device=device))).mean()
-            opt_g.zero_grad()
-            err_g.backward()
-            opt_g.step()
+            err_d, err_g = step(real.to(device), opt_d, opt_g)
             log.append((err_d.item(), err_g.item()))  # a host sync every step
             done += 1
             if done == steps:
                 break
     _sync(device)
     return time.perf_counter() - t0
+
+
+def reference_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
+                   device: torch.device) -> float:
+    """The common way (as in many tutorials); returns the wall time of ``steps`` steps."""
+    D_prob = nn.Sequential(D, nn.Sigmoid())
+    criterion = nn.BCELoss()
+
+    def step(real, opt_d, opt_g):
+        b = real.size(0)
+        ones, zeros = torch.full((b,), 1.0, device=device), torch.full((b,), 0.0, device=device)
+        # Update D: maximise log D(x) + log(1 - D(G(z)))
+        opt_d.zero_grad()
+        err_real = criterion(D_prob(real), ones)
+        fake = G(torch.randn(b, G.latent_dim, device=device))
+        err_fake = criterion(D_prob(fake.detach()), zeros)
+        (err_real + err_fake).backward()
+        opt_d.step()
+        # Update G: maximise log D(G(z))
+        opt_g.zero_grad()
+        err_g = criterion(D_prob(fake), ones)
+        err_g.backward()
+        opt_g.step()
+        return err_real + err_fake, err_g
+
+    return _timed_reference(G, D_prob, x, steps, batch_size, device, step)
+
+
+def reference_wdiv_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
+                        device: torch.device, k: float = 2.0, p: float = 6.0) -> float:
+    """WGAN-div written the common way (one critic step per G step, as the package's default)."""
+
+    def step(real, opt_d, opt_g):
+        b = real.size(0)
+        fake = G(torch.randn(b, G.latent_dim, device=device)).detach()
+        # Update D: maximise E D(real) - E D(fake) - k E ||grad D(x_hat)||^p
+        eps = torch.rand(b, 1, 1, 1, device=device)
+        x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+        err_d = D(fake).mean() - D(real).mean() + k * grad.flatten(1).pow(2).sum(1).pow(p / 2).mean()
+        opt_d.zero_grad()
+        err_d.backward()
+        opt_d.step()
+        # Update G: maximise E D(G(z))
+        err_g = -D(G(torch.randn(b, G.latent_dim, device=device))).mean()
+        opt_g.zero_grad()
+        err_g.backward()
+        opt_g.step()
+        return err_d, err_g
+
+    return _timed_reference(G, D, x, steps, batch_size, device, step)
 
 
 def package_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, steps: int, batch_size: int,
