@@ -167,6 +167,11 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 # ----------------------------------------------------------------------------- the fast path
+def autocast(x: torch.Tensor, amp: bool):
+    """bf16 autocast on ``x``'s device when ``amp`` (the fast path's choice), else a no-op context."""
+    return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
+
+
 @functools.lru_cache(maxsize=1)
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 matrix products natively (AVX512-BF16 or AMX).

@@ -23,7 +23,7 @@ from .checkpoint import (  # noqa: F401  (re-exported)
     load_resume,
     save_checkpoint,
 )
-from .config import TrainConfig, lr_factor, noise_std, resolve_device  # noqa: F401
+from .config import TrainConfig, autocast, lr_factor, noise_std, resolve_device  # noqa: F401
 from .distributed import distributed_context, init_distributed  # noqa: F401
 from .errors import ConfigError, DataError, ShapeError
 from .loop import (  # noqa: F401
@@ -37,10 +37,6 @@ from .loop import (  # noqa: F401
 )
 from .losses import GANLoss
 from .sampling import evaluating, log_ratio_score, rejection_sample, sample  # noqa: F401
-
-
-def _autocast(x: Tensor, amp: bool):
-    return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
 
 
 def _noisy(x: Tensor, std: float) -> Tensor:
@@ -59,11 +55,11 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GANLo
     ``noise`` > 0 adds Gaussian noise of that std to both batches first (instance noise).
     Returns (D loss, unweighted penalty), detached.
     """
-    with torch.no_grad(), _autocast(z, amp):
+    with torch.no_grad(), autocast(z, amp):
         x_fake = G(z)
     x_fake = _noisy(x_fake.detach().to(x_real.dtype), noise)
     x_real = _noisy(x_real, noise)
-    with _autocast(z, amp):
+    with autocast(z, amp):
         real_scores, fake_scores = D(x_real), D(x_fake)
         penalty = torch.zeros((), device=x_real.device)
         if loss.penalty is not None and penalty_weight > 0:
@@ -91,7 +87,7 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLo
     for p in frozen:
         p.requires_grad_(False)
     try:
-        with _autocast(z, amp):
+        with autocast(z, amp):
             x_fake = _noisy(G(z), noise)  # what D sees, as in d_step
             x_real = _noisy(x_real, noise) if loss.g_needs_real else x_real
             fake_scores = D(x_fake)

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F_
 from torch import Tensor, nn
 
-from .config import TrainConfig
+from .config import TrainConfig, autocast
 from .loop import History, TrainState, new_state, run_loop
 from .models import MLPDiscriminator, MLPGenerator
 
@@ -78,19 +78,15 @@ def veegan_gf_loss(gen_scores: Tensor, rec_scores: Tensor, z: Tensor, z_rec: Ten
     return F_.softplus(gen_scores).mean() + recon_weight * recon + F_.softplus(-rec_scores).mean()
 
 
-def _autocast(x: Tensor, amp: bool):
-    return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
-
-
 def veegan_step(state: TrainState, recon_weight: float = 1.0) -> dict[str, Tensor]:
     """One iteration of VEEGAN: ``n_critic`` updates of the joint D, then one of G and F together."""
     cfg, G, F, D = state.config, state.G_run, state.F_run, state.D_run
     for _ in range(cfg.n_critic):
         # (1) Update D: tell the generator's pairs (z, G(z)) from the reconstructor's (F(x), x)
         x_real, z = state.sampler.sample(), state.noise()
-        with torch.no_grad(), _autocast(z, state.amp):
+        with torch.no_grad(), autocast(z, state.amp):
             x_fake, z_rec = G(z), F(x_real)
-        with _autocast(z, state.amp):
+        with autocast(z, state.amp):
             scores = D(z, x_fake).float(), D(z_rec, x_real).float()
         d_loss = veegan_d_loss(*scores)
         state.opt_d.zero_grad(set_to_none=True)
@@ -98,7 +94,7 @@ def veegan_step(state: TrainState, recon_weight: float = 1.0) -> dict[str, Tenso
         state.opt_d.step()
     # (2) Update G and F: fool D from both sides, and make F invert G on the codes
     z = state.noise()
-    with _autocast(z, state.amp):
+    with autocast(z, state.amp):
         x_fake = G(z)
         z_rec = F(x_fake).float()
         gen_scores, rec_scores = D(z, x_fake).float(), D(F(x_real), x_real).float()
