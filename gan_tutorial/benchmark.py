@@ -44,7 +44,7 @@ from .league import (  # noqa: F401  (re-exported)
     write_results,
 )
 from .metrics import mode_coverage
-from .models import MLPDiscriminator, MLPGenerator
+from .models import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
 from .sampling import rejection_sample
 
 
@@ -68,13 +68,28 @@ class Setting:
     n_train: int = 100_000
     n_scored: int = 2_500
     vector_dim: int = 16  # out_dim of a vector D whose loss does not use z (Sphere GAN)
+    # fields a paper's own setting changes (gan_tutorial.paper_settings); None: as above
+    lr_g: float | None = None
+    n_critic: int = 1
+    optimizer: str = "adam"
+    penalty_weight: float | None = None
+    d_hidden: int | None = None
+    d_depth: int | None = None
+    g_batch_norm: bool = False
+    d_maxout: int = 0  # pieces of maxout hidden units in D (0: LeakyReLU)
 
     def train_config(self, loss: str, seed: int, device: str = "cpu", **fields) -> TrainConfig:
         """The :class:`TrainConfig` of one run under this setting."""
         return TrainConfig(loss=loss, steps=self.steps, batch_size=self.batch_size, lr_d=self.lr,
-                           lr_g=self.lr, lr_decay=self.lr_decay, betas=self.betas, device=device,
+                           lr_g=self.lr if self.lr_g is None else self.lr_g, lr_decay=self.lr_decay,
+                           betas=self.betas, optimizer=self.optimizer, n_critic=self.n_critic,
+                           penalty_weight=self.penalty_weight, device=device,
                            seed=seed, progress=False, n_samples=self.n_scored,
                            log_every=max(1, self.steps // 20), **fields)
+
+
+_LATER_FIELDS = {"lr_g": None, "n_critic": 1, "optimizer": "adam", "penalty_weight": None, "d_hidden": None,
+                 "d_depth": None, "g_batch_norm": False, "d_maxout": 0}
 
 
 def spectral_norm_d(D: nn.Module, setting: Setting) -> nn.Module:
@@ -106,10 +121,11 @@ class Method:
     loss: str = "ns"
     d_transform: Callable[[nn.Module, Setting], nn.Module] | None = None
     pack: int = 1
-    veegan: bool = False
+    veegan: bool | str = False  # True or "course": the course's objective; "paper": the authors'
     drs: bool = False
     instance_noise: float = 0.0  # std of the noise on D's inputs, annealed to 0 at half the run
     note: str = ""
+    setting: Setting | None = None  # the method's own setting (its paper's); None: the shared one
 
     @property
     def base(self) -> str | None:
@@ -178,12 +194,16 @@ class Packed(nn.Module):
 
 def build_models(method: Method, x_dim: int, setting: Setting) -> tuple[nn.Module, nn.Module]:
     """G and D for ``method``: the MLPs of the course, D transformed as the method says."""
-    G = MLPGenerator(setting.latent_dim, x_dim, setting.hidden, setting.depth)
+    G = MLPGenerator(setting.latent_dim, x_dim, setting.hidden, setting.depth, batch_norm=setting.g_batch_norm)
     loss = losses.get_loss(method.loss)
     out_dim = None
     if loss.output == "vector":  # O-GAN's D is an encoder: one output per latent coordinate
         out_dim = setting.latent_dim if loss.uses_z else setting.vector_dim
-    D = MLPDiscriminator(x_dim * method.pack, setting.hidden, setting.depth, out_dim)
+    d_hidden, d_depth = setting.d_hidden or setting.hidden, setting.d_depth or setting.depth
+    if setting.d_maxout:
+        D = MaxoutDiscriminator(x_dim * method.pack, d_hidden, d_depth, setting.d_maxout, out_dim)
+    else:
+        D = MLPDiscriminator(x_dim * method.pack, d_hidden, d_depth, out_dim)
     if method.pack > 1:
         D = Packed(D, method.pack)
     if method.d_transform is not None:
@@ -201,8 +221,10 @@ def _train(method: Method, x: torch.Tensor, setting: Setting, seed: int, device:
             from .veegan import JointDiscriminator, Reconstructor, fit_veegan
 
             F = Reconstructor(x.shape[1], setting.latent_dim, setting.hidden, setting.depth)
-            D = JointDiscriminator(setting.latent_dim, x.shape[1], setting.hidden, setting.depth)
-            history = fit_veegan(G, F, D, x, config)
+            D = JointDiscriminator(setting.latent_dim, x.shape[1], setting.d_hidden or setting.hidden,
+                                   setting.d_depth or setting.depth)
+            objective = "paper" if method.veegan == "paper" else "course"
+            history = fit_veegan(G, F, D, x, config, objective=objective)
         else:
             from .train import fit
 
@@ -256,7 +278,9 @@ def setting_id(setting: Setting) -> str:
     """A short fingerprint of the whole setting: finished runs are reused only under the same one."""
     import hashlib
 
-    blob = json.dumps(dataclasses.asdict(setting), sort_keys=True).encode()
+    fields = {k: v for k, v in dataclasses.asdict(setting).items()  # later fields at their defaults
+              if k not in _LATER_FIELDS or v != _LATER_FIELDS[k]}       # leave older ids unchanged
+    blob = json.dumps(fields, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
@@ -266,8 +290,10 @@ def _job(args) -> list[tuple[dict, np.ndarray]]:
     return run_one(method, data_name, seed, setting, with_base=with_base)
 
 
-def _finished_runs(out: Path, setting: Setting, fresh: bool) -> dict[str, dict]:
-    """The records in ``out/runs.jsonl`` made under ``setting`` whose samples are on disk."""
+def _finished_runs(out: Path, setting: Setting, fresh: bool, ids: dict | None = None) -> dict[str, dict]:
+    """The records in ``out/runs.jsonl`` made under ``setting`` (or the method's own setting,
+    ``ids``: method name -> setting id) whose samples are on disk."""
+    ids = ids or {}
     log_path, done = out / "runs.jsonl", {}
     if fresh and log_path.exists():
         log_path.unlink()
@@ -280,7 +306,7 @@ def _finished_runs(out: Path, setting: Setting, fresh: bool) -> dict[str, dict]:
         key, path = run_key(r["method"], r["data"], r["seed"]), run_file(out, r["method"], r["data"], r["seed"])
         if not path.exists() and key in packed:
             np.save(path, packed[key])
-        if r.get("setting") == setting_id(setting) and path.exists():
+        if r.get("setting") == ids.get(r["method"], setting_id(setting)) and path.exists():
             done[key] = r
     return done
 
@@ -289,7 +315,7 @@ def _plan(method_list, datasets, seeds, setting: Setting, done: dict) -> list[tu
     """The runs to make: ``(method, data, seed, setting, with_base)``, seed-major (an
     interrupted benchmark has every method on its first seeds); a ``drs`` method and its
     base share one training run."""
-    todo = [(m, d, s, setting) for s in seeds for d in datasets for m in method_list
+    todo = [(m, d, s, m.setting or setting) for s in seeds for d in datasets for m in method_list
             if run_key(m.name, d, s) not in done]
     names = {m.name for m in method_list}
     paired = {(m.base, d, s) for m, d, s, _ in todo if m.base in names and run_key(m.base, d, s) not in done}
@@ -308,7 +334,7 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     log_path = out / "runs.jsonl"
-    done = _finished_runs(out, setting, fresh)
+    done = _finished_runs(out, setting, fresh, {m.name: setting_id(m.setting) for m in method_list if m.setting})
     wanted = {run_key(m.name, d, s) for d in datasets for m in method_list for s in seeds}
     todo = _plan(method_list, datasets, seeds, setting, done)
     total, t0 = sum(1 + t[-1] for t in todo), time.perf_counter()
@@ -362,6 +388,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel processes; default 1")
     p.add_argument("--out", default="benchmarks/results", help="output folder")
     p.add_argument("--fresh", action="store_true", help="ignore finished runs in --out")
+    p.add_argument("--paper", action="store_true", help="each method in its paper's setting "
+                   "(gan_tutorial.paper_settings; default --out benchmarks/results_paper)")
 
 
 def run_from_args(args: argparse.Namespace) -> list[dict]:
@@ -377,7 +405,14 @@ def run_from_args(args: argparse.Namespace) -> list[dict]:
         raise ConfigError(f"--lr must be positive, got {args.lr}.")
     setting = Setting(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                       latent_dim=args.latent_dim, hidden=args.hidden)
-    return run_benchmark(methods(args.losses), args.data, range(args.seeds),
+    method_list = methods(args.losses)
+    if args.paper:
+        from .paper_settings import PAPER_METHODS
+
+        method_list = [m for m in PAPER_METHODS if not args.losses or m.name in args.losses]
+        if args.out == "benchmarks/results":
+            args.out = "benchmarks/results_paper"
+    return run_benchmark(method_list, args.data, range(args.seeds),
                          setting, args.out, args.jobs, args.fresh,
                          log=lambda s: print(s, flush=True))
 

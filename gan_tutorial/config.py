@@ -21,6 +21,7 @@ from .errors import ConfigError
 from .losses import GANLoss, get_loss
 
 LR_DECAYS = ("constant", "linear", "cosine")
+OPTIMIZERS = ("adam", "rmsprop")
 
 
 def _opt(default, help: str, **cli):
@@ -44,6 +45,7 @@ class TrainConfig:
     lr_d: float = _opt(2e-4, "D's learning rate")
     lr_g: float = _opt(2e-4, "G's learning rate")
     betas: tuple[float, float] = _opt((0.5, 0.999), "Adam's two betas")
+    optimizer: str = _opt("adam", "adam, or rmsprop (WGAN's clipped critic in its paper; betas unused)")
     n_critic: int = _opt(1, "D steps per G step")
     penalty_weight: float | None = _opt(None, "weight of the loss's penalty (default: the loss's own)")
     device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda or mps")
@@ -97,6 +99,7 @@ class TrainConfig:
             _check(name, v, _is_num(v) and v > 0, "a positive number such as 2e-4")
         pw, noise = self.penalty_weight, self.instance_noise
         _check("penalty_weight", pw, pw is None or (_is_num(pw) and pw >= 0), "a number >= 0, or None")
+        _check("optimizer", self.optimizer, self.optimizer in OPTIMIZERS, "one of " + ", ".join(map(repr, OPTIMIZERS)))
         _check("lr_decay", self.lr_decay, self.lr_decay in LR_DECAYS, "one of " + ", ".join(map(repr, LR_DECAYS)))
         _check("instance_noise", noise, _is_num(noise) and noise >= 0, "a std >= 0 such as 0.5 (0 turns it off)")
         _check("noise_until", self.noise_until, _is_num(self.noise_until) and 0 < self.noise_until <= 1,
@@ -210,3 +213,12 @@ def fast_path(device: torch.device, images: bool, config: TrainConfig) -> tuple[
         why = " (CPU with native bf16)" if cpu_has_native_bf16() else " (no native bf16 on this CPU)"
     desc = f"{device.type} {'bf16' if amp else 'fp32'}{'+channels_last' if channels_last else ''}{why}"
     return amp, channels_last, desc
+
+
+def make_optimizer(params, config: TrainConfig, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    """The optimiser ``config.optimizer`` names: Adam with ``config.betas``, or RMSProp
+    (Arjovsky et al., 2017, Algorithm 1: no momentum, PyTorch's default alpha 0.99)."""
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    fused = {"fused": True} if device.type == "cuda" else {}
+    return torch.optim.Adam(params, lr=lr, betas=config.betas, **fused)

@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .checkpoint import check_writable, checkpoint_files, load_resume, save_checkpoint
-from .config import TrainConfig, fast_path, lr_factor, resolve_device
+from .config import TrainConfig, fast_path, lr_factor, make_optimizer, resolve_device
 from .data import BatchSampler
 from .distributed import any_rank, distributed_context, mean_over_ranks, rank_device
 from .errors import GanTutorialError
@@ -189,11 +189,10 @@ def new_state(G: nn.Module, D: nn.Module, x: Tensor, config: TrainConfig, F: nn.
             m.to(memory_format=torch.channels_last)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    fused = {"fused": True} if device.type == "cuda" else {}
     g_params = [*G.parameters(), *(F.parameters() if F is not None else ())]
     state = TrainState(
-        config, G, D, torch.optim.Adam(g_params, lr=config.lr_g, betas=config.betas, **fused),
-        torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas, **fused),
+        config, G, D, make_optimizer(g_params, config, config.lr_g, device),
+        make_optimizer(D.parameters(), config, config.lr_d, device),
         BatchSampler(x, config.batch_size, device, seed=config.seed, rank=rank, world=world),
         torch.Generator(device=device).manual_seed(config.seed + 1), device, History(), F=F,
         amp=amp, path=path, rank=rank, world=world)

@@ -30,15 +30,19 @@ def _score_head(out: torch.Tensor, out_dim: int | None) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- MLPs
 class MLPGenerator(nn.Module):
-    """z ``(B, latent_dim)`` -> x ``(B, out_dim)``: ``depth`` hidden ReLU layers, linear output."""
+    """z ``(B, latent_dim)`` -> x ``(B, out_dim)``: ``depth`` hidden ReLU layers, linear output.
 
-    def __init__(self, latent_dim: int = 2, out_dim: int = 2, hidden: int = 128, depth: int = 3):
+    ``batch_norm=True`` puts batch norm before each ReLU (PacGAN's 2-D generator).
+    """
+
+    def __init__(self, latent_dim: int = 2, out_dim: int = 2, hidden: int = 128, depth: int = 3,
+                 batch_norm: bool = False):
         super().__init__()
         _positive(latent_dim=latent_dim, out_dim=out_dim, hidden=hidden, depth=depth)
         self.latent_dim, self.out_shape = latent_dim, (out_dim,)
         layers, width = [], latent_dim
         for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            layers += [nn.Linear(width, hidden), *([nn.BatchNorm1d(hidden)] if batch_norm else []), nn.ReLU()]
             width = hidden
         self.net = nn.Sequential(*layers, nn.Linear(width, out_dim))
 
@@ -64,6 +68,31 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _score_head(self.net(x.reshape(len(x), -1)), self.out_dim)
+
+
+class Maxout(nn.Module):
+    """``(B, in_dim)`` -> ``(B, out_dim)``: the largest of ``pieces`` linear maps (Goodfellow et al., 2013)."""
+
+    def __init__(self, in_dim: int, out_dim: int, pieces: int):
+        super().__init__()
+        self.pieces, self.linear = pieces, nn.Linear(in_dim, out_dim * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).unflatten(1, (-1, self.pieces)).amax(2)  # (B, out_dim, pieces) -> max
+
+
+class MaxoutDiscriminator(MLPDiscriminator):
+    """:class:`MLPDiscriminator` with maxout hidden layers (PacGAN's 2-D D: 3 x 200, 5 pieces)."""
+
+    def __init__(self, in_dim: int = 2, hidden: int = 200, depth: int = 3, pieces: int = 5,
+                 out_dim: int | None = None):
+        super().__init__(in_dim, hidden, depth, out_dim)
+        _positive(pieces=pieces)
+        layers, width = [], in_dim
+        for _ in range(depth):
+            layers.append(Maxout(width, hidden, pieces))
+            width = hidden
+        self.net = nn.Sequential(*layers, nn.Linear(width, out_dim or 1))
 
 
 # ----------------------------------------------------------------------------- DCGAN

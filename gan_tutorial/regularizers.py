@@ -161,7 +161,11 @@ def compensated_spectrum(s: Tensor, mode: str = "dynamic", top: int | None = Non
       largest values are lifted to ``sigma_1`` (``top`` is a hand-picked hyperparameter);
     * ``"dynamic"``: ``delta_j = gamma_j (sigma_1 - sigma_j)`` with ``gamma_j`` the largest
       ratio ``sigma_j / sigma_1`` seen so far in training (``gamma`` ``(r,)``; by default
-      the current ratio, as at the first step).
+      the current ratio, as at the first step): the normalised value is ``r + gamma (1 - r)``
+      (``r = sigma_j / sigma_1``), the course's reading of the paper's equation;
+    * ``"authors"``: the authors' code, which sets the normalised value to ``gamma_j`` itself,
+      ``delta_j = gamma_j sigma_1 - sigma_j``; on the first call ``gamma = r`` and this is plain
+      spectral normalisation (the run only starts compensating once a ratio has fallen).
 
     Returns ``s + delta`` ``(r,)``; dividing by ``sigma_1`` gives the spectrum of ``W_SR``.
     """
@@ -171,10 +175,12 @@ def compensated_spectrum(s: Tensor, mode: str = "dynamic", top: int | None = Non
             raise ValueError("static compensation needs top >= 1: how many of the largest "
                              "singular values to lift to sigma_1.")
         lift = (torch.arange(len(s), device=s.device) < top).to(s.dtype)
-    elif mode == "dynamic":
+    elif mode in ("dynamic", "authors"):
         lift = ratio if gamma is None else torch.maximum(gamma.to(s), ratio)
+        if mode == "authors":
+            return s[0] * lift
     else:
-        raise ValueError(f"unknown compensation {mode!r}: use 'static' or 'dynamic'.")
+        raise ValueError(f"unknown compensation {mode!r}: use 'static', 'dynamic' or 'authors'.")
     return s + lift * (s[0] - s)
 
 
@@ -199,7 +205,7 @@ class SpectralCompensation(nn.Module):
     values ``(sigma_j + delta_j) / sigma_1``: spectral normalisation plus a lift of the small
     singular values. The SVD is taken on every forward and ``Delta W`` is a constant in the
     backward pass; ``sigma_1 = u_1^T W v_1``
-    carries the gradient, as in spectral normalisation. In dynamic mode the buffer
+    carries the gradient, as in spectral normalisation. In the dynamic modes the buffer
     ``gamma`` holds the running maximum of ``sigma_j / sigma_1``, updated in training mode.
     """
 
@@ -216,9 +222,9 @@ class SpectralCompensation(nn.Module):
         # .data and on new tensors, and for these sizes the SVD costs little (speed appendix)
         with torch.no_grad():
             u, s, vh = torch.linalg.svd(w.detach(), full_matrices=False)
-            if self.mode == "dynamic" and self.training:  # a running max: repeated calls are idempotent
+            if self.mode != "static" and self.training:  # a running max: repeated calls are idempotent
                 self.gamma.copy_(torch.maximum(self.gamma, s / s[0]))
-            gamma = self.gamma if self.mode == "dynamic" else None
+            gamma = self.gamma if self.mode != "static" else None
             delta_w = (u * (compensated_spectrum(s, self.mode, self.top, gamma) - s)) @ vh
         sigma1 = u[:, 0] @ w @ vh[0]  # differentiable in W
         return ((w + delta_w) / sigma1).reshape(weight.shape)
@@ -230,7 +236,8 @@ def spectral_regularization(D: nn.Module, mode: str = "dynamic", top: int | None
     Apply it before training: D's forward then uses ``W_SR``, and ``fit`` needs no change.
     ``mode="static"`` lifts the ``top`` largest singular values of each weight to
     ``sigma_1`` (layers with fewer singular values have all of them lifted);
-    ``mode="dynamic"`` needs no hyperparameter.
+    ``mode="dynamic"`` needs no hyperparameter; ``mode="authors"`` is the dynamic variant as
+    the authors' code computes it (see :func:`compensated_spectrum`).
     """
     from torch.nn.utils import parametrize
 
