@@ -303,6 +303,33 @@ class SpectrumMonitor:
         return self.as_array(name).mean(1)
 
 
+class ModeTracker:
+    """A :func:`gan_tutorial.train.fit` callback: how many modes G covers over training.
+
+    At every ``every``-th call (callbacks run at each logging step) it samples ``G(z)`` for
+    the fixed codes ``z`` ``(n, latent_dim)`` in evaluation mode and records
+    :func:`mode_coverage` against ``centers`` ``(k, d)`` and ``std``: ``tracker.step``,
+    ``tracker.modes`` and ``tracker.high_quality`` (lists). With a :class:`SpectrumMonitor`
+    on the same run it shows whether D's spectra fall before or as the modes go.
+    """
+
+    def __init__(self, centers: Tensor, std: float, z: Tensor, every: int = 1):
+        self.centers, self.std, self.z, self.every, self.calls = centers, std, z, every, 0
+        self.step: list[int] = []
+        self.modes: list[int] = []
+        self.high_quality: list[float] = []
+
+    def __call__(self, state) -> None:
+        self.calls += 1
+        if (self.calls - 1) % self.every:
+            return
+        x = sample(state.G_eval, self.z.to(next(state.G_eval.parameters()).device)).float().cpu()
+        mc = mode_coverage(torch.nan_to_num(x, nan=1e6, posinf=1e6, neginf=-1e6), self.centers, self.std)
+        self.step.append(int(state.step))
+        self.modes.append(mc["modes"])
+        self.high_quality.append(mc["high_quality"])
+
+
 # ---- chapter 2 ----
 class FrechetTracker:
     """A :func:`gan_tutorial.train.fit` callback: the Frechet digit distance of G over training.
