@@ -102,3 +102,18 @@ def test_every_paper_row_has_its_own_setting_and_source_and_a_tiny_run_writes_th
     assert "its own setting" in (tmp_path / "table.md").read_text()
     again = benchmark.run_benchmark(tiny, ["ring8"], range(1), out=tmp_path, log=lambda s: None)
     assert [r["wall_time_s"] for r in again] == [r["wall_time_s"] for r in records]  # resumed, not rerun
+
+
+def test_mode_tracker_records_coverage_at_each_logging_step():
+    from gan_tutorial import metrics, sampling
+
+    centers, std = data.toy_spec("ring8")
+    z = torch.randn(500, 2, generator=torch.Generator().manual_seed(1))
+    tracker = metrics.ModeTracker(centers, std, z)
+    torch.manual_seed(0)
+    G = models.MLPGenerator(2, 2, 16, 2)
+    train.fit(G, models.MLPDiscriminator(2, 16, 2), data.toy("ring8", 512, seed=0),
+              train.TrainConfig(steps=30, log_every=10, progress=False, n_samples=8), callbacks=[tracker])
+    assert tracker.step == [10, 20, 30]
+    final = metrics.mode_coverage(sampling.sample(G, z), centers, std)
+    assert tracker.modes[-1] == final["modes"] and tracker.high_quality[-1] == final["high_quality"]
