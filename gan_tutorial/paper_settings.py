@@ -44,9 +44,9 @@ PAPER_METHODS = [
                                                  lr_decay="constant", steps=3000),
            note="Arjovsky et al. (2017), Algorithm 1: RMSProp lr 5e-5, clip 0.01, n_critic 5, batch 64"),
     Method("wgan_gp", loss="wgan_gp", setting=Setting(lr=1e-4, betas=(0.0, 0.9), n_critic=5, penalty_weight=10.0,
-                                                       batch_size=256, lr_decay="constant", steps=3000),
+                                                       batch_size=64, lr_decay="constant", steps=3000),
            note="Gulrajani et al. (2017), Algorithm 1: Adam lr 1e-4, betas (0, 0.9), n_critic 5, "
-                "lambda 10; batch 256 as in their toy code (which uses lambda 0.1 for toy data)"),
+                "lambda 10, batch 64 (their toy code uses batch 256 and lambda 0.1)"),
     Method("pacgan4", loss="ns", pack=4,
            setting=Setting(lr=1e-4, betas=(0.8, 0.999), batch_size=100, latent_dim=2, hidden=400, depth=4,
                            g_batch_norm=True, d_hidden=200, d_depth=3, d_maxout=5, lr_decay="constant",
