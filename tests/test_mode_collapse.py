@@ -143,7 +143,8 @@ def test_sympy_spectral_derivations():
     assert kept["residuals"] == [sp.zeros(2, 1), sp.zeros(2, 1)]
     assert sp.simplify(kept["coefficients"][1] - (s2 + kept["delta_2"])) == 0
     b = spectral.dynamic_compensation_bounds()
-    r_, g = sp.symbols("r gamma", nonnegative=True)
+    r_, g = sp.symbols("sigmabar gamma", nonnegative=True)
+    assert sp.expand(b["value"] - (r_ + g * (1 - r_))) == 0  # the theorem's (sigma_j + delta_j) / sigma_1
     assert sp.expand(b["value - gamma"] - r_ * (1 - g)) == 0
     assert sp.expand(b["1 - value"] - (1 - r_) * (1 - g)) == 0
 
@@ -151,8 +152,8 @@ def test_sympy_spectral_derivations():
 def test_veegan_bound_derivations():
     r = veegan_theory.jensen_gap()
     assert r["gap - KL"] == 0
-    assert len(r["argmin t"]) == 1 and sp.simplify(r["argmin t"][0] - r["posterior r(x=1|z)"]) == 0
-    assert veegan_theory.averaged_bound()["E B - (KL + H(p_0))"] == 0
+    assert len(r["argmin t"]) == 1 and sp.simplify(r["argmin t"][0] - r["posterior(x=1|z)"]) == 0
+    assert veegan_theory.averaged_bound()["E B - (KL + H(p_z))"] == 0
 
 
 # ----------------------------------------------------------------------------- VEEGAN
@@ -315,24 +316,38 @@ def test_rejection_sampling_derivations():
     from gan_tutorial.theory import rejection
 
     g = rejection.gaussian_case()
-    k = sp.symbols("k", positive=True)
+    w = sp.symbols("w", positive=True)
     assert g["critical points"] == [0]
-    assert sp.simplify(g["M"] - sp.sqrt(1 + k)) == 0  # r peaks at x = 0, where it is s
+    assert sp.simplify(g["M"] - w) == 0  # the ratio peaks at x = 0, where it is w
+    assert sp.simplify(g["second derivative there"] - (1 - w**2) / w) == 0  # < 0 for w > 1: a maximum
     assert sp.simplify(g["acceptance"] * g["M"] - 1) == 0  # a fraction 1 / M is kept
     assert g["kept - p_data"] == 0
     d = rejection.capped_discrete_case()
     p_data, p_g = np.array([0.5, 0.5, 0.0]), np.array([0.7, 0.2, 0.1])
     ratio = p_data / p_g
     assert [float(v) for v in d["ratios"]] == pytest.approx(ratio)
-    assert [float(v) for v in d["kept at M = max r"]] == pytest.approx(p_data)
-    assert float(d["acceptance at M = max r"]) == pytest.approx(1 / ratio.max())
+    assert [float(v) for v in d["kept at M = max ratio"]] == pytest.approx(p_data)
+    assert float(d["acceptance at M = max ratio"]) == pytest.approx(1 / ratio.max())
     capped = p_g * np.minimum(1, ratio)  # M = 1, computed here with numpy
     assert [float(v) for v in d["kept at M = 1"]] == pytest.approx(capped / capped.sum())
     assert float(d["acceptance at M = 1"]) == pytest.approx(capped.sum())
     tv = lambda p: 0.5 * np.abs(p - p_data).sum()  # noqa: E731
-    assert float(d["TV(p_G, p_data)"]) == pytest.approx(tv(p_g))
+    assert float(d["TV(p_g, p_data)"]) == pytest.approx(tv(p_g))
     assert float(d["TV(kept at M = 1, p_data)"]) == pytest.approx(tv(capped / capped.sum()))
-    assert d["TV(kept at M = max r, p_data)"] == 0
+    assert d["TV(kept at M = max ratio, p_data)"] == 0
+
+
+def test_sweep_caps_matches_the_kept_law_of_the_proposition():
+    from gan_tutorial.theory import rejection
+
+    rows = rejection.sweep_caps(quantiles=(0.5, 0.9, 1.0), n=20_000)
+    for row in rows:  # measured fraction kept against Z = int min(p_g, p_data / M), 3 binomial sd
+        n_draws = 20_000 / row["kept fraction"]
+        sd = (row["predicted fraction"] * (1 - row["predicted fraction"]) / n_draws) ** 0.5
+        assert abs(row["kept fraction"] - row["predicted fraction"]) < 3 * sd + 1e-3
+    assert rows[0]["TV(kept, p_data)"] > rows[1]["TV(kept, p_data)"] > rows[2]["TV(kept, p_data)"]
+    assert rows[2]["M"] == pytest.approx(3.5, rel=1e-3)  # max ratio: (0.5 / 0.5) / (0.2 / 0.7) at x = 2
+    assert rows[2]["TV(kept, p_data)"] < 1e-3 and abs(rows[2]["right share"] - 0.5) < 0.02
 
 
 class _ExactLogRatio(nn.Module):

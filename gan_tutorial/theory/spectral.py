@@ -9,7 +9,8 @@ below build ``W`` from rotations (rational parametrization) and singular values 
 * ``spectral_norm_2x2``: the singular values of ``W / sigma_1`` are ``1`` and ``sigma_2 / sigma_1``;
 * ``static_compensation_2x2``: lifting ``sigma_2`` to ``sigma_1`` makes ``W_SR`` orthogonal;
 * ``singular_vectors_kept``: ``(W + Delta W) v_j = (sigma_j + delta_j) u_j``;
-* ``dynamic_compensation_bounds``: a compensated normalised value lies in ``[gamma_j, 1]``;
+* ``dynamic_compensation_bounds``: the dynamic compensated value, from ``singular_vectors_kept``,
+  lies in ``[gamma_j, 1]``;
 * ``check_parametrization``: the package's :class:`~gan_tutorial.regularizers.SpectralCompensation`
   on a random 5x4 matrix keeps the singular vectors of ``W`` and has the predicted values.
 """
@@ -81,17 +82,22 @@ def singular_vectors_kept() -> dict:
 
 
 def dynamic_compensation_bounds() -> dict:
-    """Normalised value ``(sigma_j + gamma_j (sigma_1 - sigma_j)) / sigma_1`` with ``r = sigma_j/sigma_1``.
+    """The dynamic compensated value of the second singular value, derived, and its bounds.
 
-    Returns the value as a function of ``r`` and ``gamma``, its excess over ``gamma`` and its
-    gap to 1, each factorised: for ``0 <= r, gamma <= 1`` both are products of non-negative
-    factors, so the value lies in ``[gamma, 1]``: a normalised singular value never falls
-    below the largest ratio ``gamma_j`` it has had in training.
+    Steps: :func:`singular_vectors_kept` computes ``c_2 = u_2^T (W + Delta W) v_2`` with
+    ``delta_2 = gamma_2 (sigma_1 - sigma_2)``; divided by ``sigma_1`` it is the normalised
+    singular value of ``W_SR``, written with ``sigmabar = sigma_2 / sigma_1`` and
+    ``gamma = gamma_2``. Returns that value, its excess over ``gamma`` and its gap to 1, each
+    factorised: for ``0 <= sigmabar, gamma <= 1`` both are products of non-negative factors,
+    so the value lies in ``[gamma, 1]``: a normalised singular value never falls below the
+    largest ratio ``gamma_j`` it has had in training.
     """
-    r, g = sp.symbols("r gamma", nonnegative=True)
-    sj = r * s1
-    value = sp.simplify((sj + g * (s1 - sj)) / s1)
-    return {"value": sp.expand(value), "value - gamma": sp.factor(value - g),
+    sbar, g = sp.symbols("sigmabar gamma", nonnegative=True)
+    kept = singular_vectors_kept()
+    c2 = kept["coefficients"][1]
+    g2 = next(sym for sym in c2.free_symbols if sym.name == "gamma_2")
+    value = sp.expand(sp.cancel((c2 / s1).subs({s2: sbar * s1, g2: g})))
+    return {"c_2": c2, "value": value, "value - gamma": sp.factor(value - g),
             "1 - value": sp.factor(1 - value)}
 
 
