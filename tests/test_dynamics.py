@@ -11,7 +11,7 @@ from torch.testing import assert_close
 from gan_tutorial import losses, train
 from gan_tutorial.theory import dynamics as T
 
-a, lam, h, tau = T.A, T.LAM, T.H, T.TAU
+a, lam, h, noise_std = T.A, T.LAM, T.H, T.NOISE_STD
 MINIMAX = losses.get_loss("minimax")
 R1 = T.with_r1(MINIMAX, 0.1)
 
@@ -79,11 +79,11 @@ def test_r1_moves_the_eigenvalues_into_the_left_half_plane():
 
 def test_instance_noise_damps_d_by_twice_the_noise_variance_times_f_second():
     noise = T.instance_noise_jacobian()
-    assert noise["jacobian"] == sp.Matrix([[0, a], [-a, 2 * T.C * tau**2]])
+    assert noise["jacobian"] == sp.Matrix([[0, a], [-a, 2 * T.C * noise_std**2]])
     assert noise["f_second_0"] == -sp.Rational(1, 4)
     J = noise["at_gan_f"]["jacobian"]
-    assert J == sp.Matrix([[0, sp.Rational(1, 2)], [-sp.Rational(1, 2), -tau**2 / 2]])
-    # independently: the expected field by Gauss-Hermite quadrature over both noises, tau = 0.5,
+    assert J == sp.Matrix([[0, sp.Rational(1, 2)], [-sp.Rational(1, 2), -noise_std**2 / 2]])
+    # independently: the expected field by Gauss-Hermite quadrature over both noises, noise_std = 0.5,
     # differentiated by central differences at the origin
     nodes, weights = np.polynomial.hermite_e.hermegauss(40)
     weights = weights / weights.sum()
@@ -100,7 +100,7 @@ def test_instance_noise_damps_d_by_twice_the_noise_variance_times_f_second():
     d = 1e-5
     numeric = np.stack([(expected_field(d, 0) - expected_field(-d, 0)) / (2 * d),
                         (expected_field(0, d) - expected_field(0, -d)) / (2 * d)], axis=1)
-    assert_close(numeric, np.array(J.subs(tau, sp.Rational(1, 2)), dtype=float), rtol=0, atol=1e-8)
+    assert_close(numeric, np.array(J.subs(noise_std, sp.Rational(1, 2)), dtype=float), rtol=0, atol=1e-8)
 
 
 # ----------------------------------------------------------------------------- torch

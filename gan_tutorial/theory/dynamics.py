@@ -34,9 +34,9 @@ from ..losses import GANLoss
 THETA, PSI = sp.symbols("theta psi", real=True)
 H = sp.Symbol("h", positive=True)              # the step size (SGD's learning rate)
 LAM = sp.Symbol("lambda", positive=True)       # the weight of R1 on D's loss (the paper's gamma / 2)
-TAU = sp.Symbol("tau", positive=True)          # the standard deviation of the instance noise
-A = sp.Symbol("a", positive=True)              # a = f'(0) (1/2 for the GAN's f)
-C = sp.Symbol("c", real=True)                  # c = f''(0) (-1/4 for the GAN's f)
+NOISE_STD = sp.Symbol("sigma_noise", positive=True)  # the standard deviation of the instance noise
+A = sp.Symbol("f'(0)", positive=True)          # 1/2 for the GAN's f
+C = sp.Symbol("f''(0)", real=True)             # -1/4 for the GAN's f
 
 
 def gan_f(t):
@@ -65,7 +65,8 @@ def dirac_field(loss: str = "minimax", r1: bool = False, f=gan_f) -> dict:
 
 
 def _named_derivatives(expr):
-    """Replace ``f'(0)`` by ``a`` and ``f''(0)`` by ``c`` in an expression of a generic ``f``."""
+    """Replace sympy's ``Subs(Derivative(f(x), x), x, 0)`` (and the second derivative) by the
+    symbols :data:`A` and :data:`C`, printed ``f'(0)`` and ``f''(0)``."""
     names = {1: A, 2: C}
     return expr.subs({s: names[s.expr.derivative_count] for s in expr.atoms(sp.Subs)
                       if isinstance(s.expr, sp.Derivative) and s.point == (0,)})
@@ -75,7 +76,7 @@ def equilibrium_analysis(loss: str = "minimax", r1: bool = False) -> dict:
     """The equilibrium of the Dirac-GAN's field and the Jacobian there, with a generic ``f``.
 
     ``equilibria``: sympy's ``solve`` of ``v = 0`` for the GAN's ``f``. ``jacobian`` is the
-    Jacobian of ``v`` at ``(0, 0)`` for a generic ``f``, with ``a = f'(0)`` (taken > 0, as for
+    Jacobian of ``v`` at ``(0, 0)`` for a generic ``f``, in terms of ``a = f'(0)`` (taken > 0, as for
     the GAN's ``f``); ``eigenvalues`` its eigenvalues, ``real_parts`` theirs (sympy's ``re``),
     ``trace`` and ``det`` (both eigenvalues of a real 2x2 matrix have negative real parts
     exactly when trace < 0 < det); ``f_prime_0`` is ``f'(0) = 1/2`` for the GAN's ``f`` and
@@ -165,14 +166,14 @@ def r1_steps() -> dict:
 
 
 def instance_noise_jacobian() -> dict:
-    """The Jacobian at ``(0, 0)`` of the expected field when D sees its inputs plus ``N(0, tau^2)``.
+    """The Jacobian at ``(0, 0)`` of the expected field when D sees its inputs plus ``N(0, sigma_noise^2)``.
 
     The real sample is ``eps_1``, the fake ``theta + eps_2``: ``V = E f(psi eps_1) + E f(-psi (theta
     + eps_2))``. ``f`` is generic and bounded in its first two derivatives (the GAN's ``f``
     is), so the Jacobian of the expectation is the expectation of the Jacobian: sympy
     differentiates the integrand, sets ``theta = psi = 0`` and integrates against the two
-    Gaussian densities. Returns the per-sample Jacobian ``sample_jacobian`` (with ``a = f'(0)``,
-    ``c = f''(0)``), its expectation ``jacobian``, ``trace``, ``det``, ``eigenvalues``,
+    Gaussian densities. Returns the per-sample Jacobian ``sample_jacobian`` (in ``f'(0)`` and
+    ``f''(0)``), its expectation ``jacobian``, ``trace``, ``det``, ``eigenvalues``,
     ``f_second_0`` (``f''(0) = -1/4`` for the GAN's ``f``) and ``at_gan_f``.
     """
     f = sp.Function("f")
@@ -182,7 +183,7 @@ def instance_noise_jacobian() -> dict:
     Js = _named_derivatives(field.jacobian([THETA, PSI]).subs({THETA: 0, PSI: 0}).doit())
 
     def density(e):
-        return sp.exp(-e**2 / (2 * TAU**2)) / (sp.sqrt(2 * sp.pi) * TAU)
+        return sp.exp(-e**2 / (2 * NOISE_STD**2)) / (sp.sqrt(2 * sp.pi) * NOISE_STD)
 
     def expectation(expr):
         inner = sp.integrate(sp.expand(expr) * density(e1), (e1, -sp.oo, sp.oo))

@@ -315,13 +315,32 @@ def d_prob(D: nn.Module, x: Tensor) -> Tensor:
 def estimate_value(D: nn.Module, x_real: Tensor, x_fake: Tensor) -> float:
     """Monte Carlo estimate of ``V(D) = E_p log D(x) + E_q log(1 - D(x))`` (D outputs logits).
 
-    For the optimal D this is ``C(G) = -log 4 + 2 JSD(p || q)``; for any other D its
-    expectation is lower, so on fresh samples it estimates ``C(G)`` from below.
+    For the optimal D, ``V(D) = C(G) = -log 4 + 2 JSD(p || q)``; for any other D, ``V(D)`` is
+    lower. On fresh samples the estimate is unbiased for ``V(D)``: its *expectation* is at
+    most ``C(G)``, a single estimate can land above it by sampling noise
+    (:func:`value_and_standard_error` gives the size of that noise).
     """
     device = next(D.parameters()).device
     with evaluating(D):
         v = -minimax_d_loss(D(x_real.to(device)).double(), D(x_fake.to(device)).double())
     return float(v)
+
+
+@torch.no_grad()
+def value_and_standard_error(D: nn.Module, x_real: Tensor, x_fake: Tensor) -> tuple[float, float]:
+    """:func:`estimate_value` and its Monte Carlo standard error, from the same samples.
+
+    ``V = mean_i log D(x_i) + mean_j log(1 - D(y_j))`` with independent ``x_i ~ p``,
+    ``y_j ~ q``, so ``se^2 = var(log D(x)) / n + var(log(1 - D(y))) / m`` (sample variances).
+    ``log D = -softplus(-s)`` and ``log(1 - D) = -softplus(s)`` on D's logits ``s``.
+    """
+    device = next(D.parameters()).device
+    with evaluating(D):
+        log_d = -torch.nn.functional.softplus(-D(x_real.to(device)).double())
+        log_1md = -torch.nn.functional.softplus(D(x_fake.to(device)).double())
+    value = log_d.mean() + log_1md.mean()
+    se = (log_d.var() / log_d.numel() + log_1md.var() / log_1md.numel()).sqrt()
+    return float(value), float(se)
 
 
 def discriminator_error(D: nn.Module, p: Mixture, q: Mixture, x: Tensor,
