@@ -195,17 +195,18 @@ register(GANLoss("ns_r1", minimax_d_loss, ns_g_loss, penalty=regularizers.r1_pen
 
 # ---- chapter 4: Sphere GAN (Park and Kwon, CVPR 2019) ----
 def inverse_stereographic(u: Tensor) -> Tensor:
-    """Inverse stereographic projection ``R^n -> S^n``, north pole ``N = (0, ..., 0, 1)`` last.
+    """Inverse stereographic projection ``R^n -> S^n``, the north pole ``(0, ..., 0, 1)`` last.
 
-    ``Pi^-1(u) = (2u / (|u|^2 + 1), (|u|^2 - 1) / (|u|^2 + 1))``: the point where the line
-    from ``N`` through ``(u, 0)`` meets the unit sphere (Park and Kwon, 2019).
-    ``u`` ``(..., n)`` -> ``(..., n + 1)`` of norm 1; ``u = 0`` goes to the south pole and
-    ``|u| -> inf`` to ``N``.
+    For D's linear output ``s`` (the argument ``u`` here) ``(..., n)``,
+    ``Pi^-1(s) = (2s / (|s|^2 + 1), (|s|^2 - 1) / (|s|^2 + 1))`` ``(..., n + 1)`` is the point
+    of the unit sphere where the line from the north pole through ``(s, 0)`` meets it (Park
+    and Kwon, 2019; chapter 4 writes it ``u``). ``s = 0`` goes to the south pole and
+    ``|s| -> inf`` to the north pole.
 
-    For ``|u| > 1`` the formula is evaluated on the inverted point ``w = u / |u|^2``
-    (``|w| = 1 / |u|``), since ``Pi^-1(u)`` is ``Pi^-1(w)`` with its last coordinate negated:
-    nothing overflows for large ``|u|`` and the gradient is finite everywhere (no square
-    root is taken near ``u = 0``).
+    For ``|s| > 1`` the formula is evaluated on the inverted point ``w = s / |s|^2``
+    (``|w| = 1 / |s|``), since ``Pi^-1(s)`` is ``Pi^-1(w)`` with its last coordinate negated:
+    nothing overflows for large ``|s|`` and the gradient is finite everywhere (no square
+    root is taken near ``s = 0``).
     """
     sq = u.square().sum(-1, keepdim=True)  # (..., 1), may overflow to inf: only a mask
     inside = sq <= 1.0
@@ -223,12 +224,12 @@ def inverse_stereographic(u: Tensor) -> Tensor:
 
 
 def stereographic(x: Tensor) -> Tensor:
-    """Stereographic projection ``S^n \\ {N} -> R^n`` from the north pole (last coordinate).
+    """Stereographic projection from the north pole (last coordinate) of ``S^n`` onto ``R^n``.
 
-    ``Pi(x', y) = x' / (1 - y)`` for a unit vector ``x = (x', y)`` ``(..., n + 1)``; near the
-    pole (``y > 0``) it is evaluated as ``x' (1 + y) / |x'|^2``, equal on the sphere because
-    ``(1 - y)(1 + y) = |x'|^2``, which avoids the cancellation in ``1 - y``. ``N`` itself has
-    no image (the result is not finite there).
+    ``Pi(u', y) = u' / (1 - y)`` for a unit vector ``u = (u', y)`` (the argument ``x``)
+    ``(..., n + 1)``; near the pole (``y > 0``) it is evaluated as ``u' (1 + y) / |u'|^2``,
+    equal on the sphere because ``(1 - y)(1 + y) = |u'|^2``, which avoids the cancellation in
+    ``1 - y``. The north pole itself has no image (the result is not finite there).
     """
     xp, y = x[..., :-1], x[..., -1:]
     near_pole = y > 0
@@ -250,39 +251,42 @@ def geodesic_distance(a: Tensor, b: Tensor) -> Tensor:
 
 
 def pole_distance(x: Tensor) -> Tensor:
-    """Geodesic distance ``arccos(x_{n+1})`` from points ``x`` ``(..., n + 1)`` of S^n to ``N``.
+    """Geodesic distance ``arccos(u_{n+1})`` from points ``u`` (the argument ``x``)
+    ``(..., n + 1)`` of S^n to the north pole ``(0, ..., 0, 1)``.
 
-    Written ``atan2(|x'|, y)`` with ``x = (x', y)``: the angle between ``x`` and the last axis.
-    For ``x = Pi^-1(p)`` it equals ``2 atan(1 / |p|)`` (chapter 4), in ``[0, pi]``.
+    Written ``atan2(|u'|, u_{n+1})`` with ``u = (u', u_{n+1})``: the angle between ``u`` and
+    the last axis. For ``u = Pi^-1(s)`` it equals ``2 atan(1 / |s|)`` (chapter 4), in ``[0, pi]``.
     """
     return torch.atan2(torch.linalg.vector_norm(x[..., :-1], dim=-1), x[..., -1])
 
 
 def sphere_score(scores: Tensor) -> Tensor:
-    """Sphere GAN's D as one number per sample: the distance ``d_s(N, Pi^-1(p))`` ``(B,)``,
-    large for what D takes as real (real samples are pushed away from the north pole)."""
+    """Sphere GAN's D as one number per sample: the distance of ``Pi^-1(s)`` to the north pole
+    ``(B,)``, large for what D takes as real (real samples are pushed away from the pole)."""
     return pole_distance(inverse_stereographic(scores))
 
 
 def sphere_moments(scores: Tensor, moments: int = 3) -> Tensor:
-    """``sum_{r=1}^R mean(d^r)`` with ``d = d_s(N, Pi^-1(p))`` for D's outputs ``p`` ``(B, n)``."""
+    """``sum_{k=1}^R mean(d^k)``, ``d`` the distance of ``Pi^-1(s)`` to the north pole, for D's
+    linear outputs ``s`` = ``scores`` ``(B, n)``."""
     d = pole_distance(inverse_stereographic(scores))  # (B,) in [0, pi]
     return sum(d.pow(r).mean() for r in range(1, moments + 1))
 
 
 def sphere_d_loss(real_scores: Tensor, fake_scores: Tensor, moments: int = 3) -> Tensor:
-    """D of Sphere GAN maximises ``sum_r E_x d_s^r(N, D(x)) - sum_r E_z d_s^r(N, D(G(z)))``.
+    """D of Sphere GAN maximises ``sum_k E_{p_data} d(u(x))^k - sum_k E_{p_z} d(u(G(z)))^k``.
 
-    Park and Kwon (2019): ``min_G max_D`` of that objective, ``r = 1..R``, where
-    ``D(x) = Pi^-1(p(x))`` is on S^n and ``p = `` ``real_scores`` / ``fake_scores`` ``(B, n)``
-    are D's linear outputs. Real samples are pushed away from ``N`` (to the south pole),
-    fakes towards it. Returns the negated objective, to minimise.
+    Park and Kwon (2019): ``min_G max_D`` of that objective, ``k = 1..R``, where
+    ``u(x) = Pi^-1(s(x))`` is D's output on S^n, ``d`` its geodesic distance to the north
+    pole, and ``s`` = ``real_scores`` / ``fake_scores`` ``(B, n)`` are D's linear outputs.
+    Real samples are pushed away from the pole (to the south pole), fakes towards it.
+    Returns the negated objective, to minimise.
     """
     return sphere_moments(fake_scores, moments) - sphere_moments(real_scores, moments)
 
 
 def sphere_g_loss(fake_scores: Tensor, moments: int = 3) -> Tensor:
-    """G of Sphere GAN minimises ``-sum_r E_z d_s^r(N, D(G(z)))``: fakes move away from ``N``."""
+    """G of Sphere GAN minimises ``-sum_k E_{p_z} d(u(G(z)))^k``: fakes move away from the north pole."""
     return -sphere_moments(fake_scores, moments)
 
 
@@ -291,7 +295,7 @@ def sphere_loss(moments: int = 3, name: str | None = None) -> GANLoss:
 
     Named ``"sphere"`` for the default ``R = 3`` and ``"sphere_r{R}"`` otherwise; pass it to
     :func:`register` to train with it by name. No penalty, no clipping: the distance to
-    ``N`` is bounded by ``pi``.
+    the north pole is bounded by ``pi``.
     """
     if isinstance(moments, bool) or not isinstance(moments, int) or moments < 1:
         raise ConfigError(f"moments must be a positive integer (R = 1, 2, 3, ...), got {moments!r}.")

@@ -153,44 +153,77 @@ def test_fit_trains_a_vector_discriminator_and_rejects_a_scalar_one():
 # ----------------------------------------------------------------------------- sympy
 def test_similar_triangles_give_the_circle_point():
     r = theory.circle_from_similar_triangles()
-    p = r["p"]
+    s = r["s"]
     assert len(r["solutions"]) == 2
-    assert sp.simplify(r["point"][0] - 2 * p / (p**2 + 1)) == 0
-    assert sp.simplify(r["point"][1] - (p**2 - 1) / (p**2 + 1)) == 0
+    assert sp.simplify(r["point"][0] - 2 * s / (s**2 + 1)) == 0
+    assert sp.simplify(r["point"][1] - (s**2 - 1) / (s**2 + 1)) == 0
 
 
-def test_projection_properties_in_sympy():
-    r = theory.inverse_projection_properties(3)
-    S = sum(c**2 for c in r["p"])
-    assert r["norm_sq"] == 1 and r["round_trip"] == sp.zeros(3, 1)
-    assert sp.simplify(r["gram"] - (2 / (1 + S)) ** 2 * sp.eye(3)) == sp.zeros(3, 3)
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_projection_properties_in_sympy(n):
+    r = theory.inverse_projection_properties(n)
+    S = sum(c**2 for c in r["s"])
+    assert r["norm_sq"] == 1 and r["round_trip"] == sp.zeros(n, 1)
+    assert sp.simplify(r["gram"] - (2 / (1 + S)) ** 2 * sp.eye(n)) == sp.zeros(n, n)
     assert sp.simplify(r["conformal_factor"] - 2 / (1 + S)) == 0
-    assert r["general_n_coefficient"] == 0
+    assert r["gram_over_factor"] == sp.eye(n)
+
+
+def test_conformal_for_every_n_from_the_adapted_frame():
+    c = theory.conformal_any_n()
+    r = c["r"]
+    assert c["frame_jacobian"].shape == (4, 3) and c["frame_gram_over_factor"] == sp.eye(3)
+    assert sp.simplify(c["conformal_factor"] - 2 / (1 + r**2)) == 0
+    # the frame computation agrees with autograd at a point of R^6 (n > 3)
+    s = torch.tensor([0.3, -1.2, 2.0, 0.1, 0.0, -0.7], dtype=torch.float64)
+    J = torch.autograd.functional.jacobian(losses.inverse_stereographic, s)
+    lam = float(c["conformal_factor"].subs(r, float(s.norm())))
+    torch.testing.assert_close(J.T @ J, lam**2 * torch.eye(6, dtype=torch.float64))
 
 
 def test_distance_derivations_in_sympy():
-    g = theory.geodesic_between_projections(2)
-    assert g["paper_form_residual"] == 0 and g["chord_form_residual"] == 0
+    g = theory.geodesic_between_projections()
+    Ss, St, P = theory.S_s, theory.S_t, theory.P_st
+    assert g["u_norm_sq"] == 1 and g["cos_from_chord"] == 0
+    # Park and Kwon's expression, an independent transcription of the paper
+    paper = (Ss * St - Ss - St + 4 * P + 1) / ((Ss + 1) * (St + 1))
+    assert sp.simplify(g["cos_d"] - paper) == 0
+    assert len(g["chord_ratio"]) == 1 and sp.simplify(g["chord_ratio"][0] - 4 / ((1 + Ss) * (1 + St))) == 0
     d = theory.pole_distance_derivation()
     r = d["r"]
-    assert sp.simplify(d["cos_of_claim"] - d["cos_d"]) == 0 and d["derivative_residual"] == 0
+    assert d["pythagoras"] == 1 and d["weierstrass_residual"] == 0 and d["tan_half"] == [1 / r]
+    assert d["distance"] == 2 * sp.atan(1 / r) and d["derivative_residual"] == 0
     assert d["value_at_1"] == (sp.pi / 2, sp.pi / 2) and d["limits"] == (sp.pi, 0)
     assert sp.simplify(d["grad_norm"] - 2 / (1 + r**2)) == 0 and d["grad_sup"] == 2
+    assert d["slope_critical_points"] == [] and d["slope_negative"] is True
     assert d["inversion_sum"] == (0, sp.pi)
-    assert theory.moment_bounds(3)["grad_sup"] == 2 + 4 * sp.pi + 6 * sp.pi**2
+
+
+@pytest.mark.parametrize("R", [1, 2, 3])
+def test_moment_bounds_and_where_the_gradient_peaks(R):
+    m = theory.moment_bounds(R)
+    assert m["slope_residual"] == 0 and m["slope_signs"] == (True, True)
+    assert m["value_sup"] == sum(sp.pi**k for k in range(1, R + 1))
+    assert m["grad_sup"] == 2 * sum(k * sp.pi ** (k - 1) for k in range(1, R + 1))
+    # numerically: the gradient norm on a grid of r decreases towards 0 from 2 g'(pi)
+    r, vals = m["grad_norm"].free_symbols.pop(), []
+    for x in (1e-6, 0.1, 1.0, 10.0):
+        vals.append(float(m["grad_norm"].subs(r, x)))
+    assert vals == sorted(vals, reverse=True) and vals[0] == pytest.approx(float(m["grad_sup"]), rel=1e-5)
 
 
 def test_copied_snippet_erratum():
     a = theory.copied_snippet_analysis()
     ex = a["example"]
     assert ex["norm_sq"] == sp.Rational(28921, 42025) and ex["right_norm_sq"] == 1
+    assert a["stationary_points"] == [1]
     assert list(ex["point"]) == [sp.Rational(4, 5), 0, 0, sp.Rational(-9, 41)]
     assert a["on_sphere_at"] == [0, 1] and a["symmetry"] == 0
     assert a["cos_pole_range"] == (-1, 0, -1)
     # the torch transcription computes the same numbers
     pt = theory.copied_snippet_projection(torch.tensor([[2.0, 0, 0]], dtype=torch.float64))
     assert float(pt.square().sum()) == pytest.approx(28921 / 42025, rel=1e-15)
-    # |p| and 1/|p| get the same "distance" to the pole from the snippet
+    # |s| and 1/|s| get the same "distance" to the pole from the snippet
     two = theory.copied_snippet_projection(torch.tensor([[3.0, 0.0], [1 / 3, 0.0]], dtype=torch.float64))
     torch.testing.assert_close(two[0, -1], two[1, -1])
 
