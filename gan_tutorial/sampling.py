@@ -41,7 +41,7 @@ def sample(G: nn.Module, z: Tensor) -> Tensor:
 def log_ratio_score(scores: Tensor) -> Tensor:
     """D's scalar logit from its raw output: ``(B,)`` as is, a vector ``(B, k)`` averaged.
 
-    For the ``ns``/``minimax`` losses the optimal D's logit is ``log p_data(x) / p_G(x)``
+    For the ``ns``/``minimax`` losses the optimal D's logit is ``log p_data(x) / p_g(x)``
     (chapter 1); O-GAN's D is ``avg E(x)`` trained with such a base loss, hence the average.
     """
     if scores.ndim == 1:
@@ -57,10 +57,10 @@ def rejection_sample(G: nn.Module, D: nn.Module, n: int, latent_dim: int, quanti
                      generator: torch.Generator | None = None) -> tuple[Tensor, dict]:
     """``n`` samples of G kept by discriminator rejection sampling (Azadi et al., 2019).
 
-    With ``s(x) = log p_data(x) / p_G(x)`` (D's logit, :func:`log_ratio_score`), drawing
-    ``x ~ p_G`` and keeping it with probability ``min(1, exp(s(x) - log M))`` leaves the
-    density ``min(p_G, p_data / M)`` (normalised): exactly ``p_data`` once
-    ``M >= max p_data / p_G``, which keeps a fraction ``1 / M`` of the draws (chapter 6
+    With ``s(x) = log p_data(x) / p_g(x)`` (D's logit, :func:`log_ratio_score`), drawing
+    ``x ~ p_g`` and keeping it with probability ``min(1, exp(s(x) - log M))`` leaves the
+    density ``min(p_g, p_data / M)`` (normalised): exactly ``p_data`` once
+    ``M >= max p_data / p_g``, which keeps a fraction ``1 / M`` of the draws (chapter 6
     derives both). ``log M`` is the ``quantile`` of ``s`` over ``calibration`` draws: 1.0
     takes their maximum; lower values keep more draws and correct less.
 

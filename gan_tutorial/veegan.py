@@ -3,15 +3,15 @@
 Three networks: the generator ``G: z -> x``, the reconstructor ``F: x -> z`` and a
 discriminator ``D(z, x)`` on *pairs*. D's logit estimates the log density ratio of two joints,
 
-    D(z, x) ~ log [ p_0(z) q(x | z) ] - log [ p(x) p_F(z | x) ],
+    D(z, x) ~ log [ p_z(z) p_g(x | z) ] - log [ p_data(x) p_F(z | x) ],
 
-the generator's joint (``z ~ p_0``, ``x = G(z)``) against the reconstructor's (``x ~ p``,
+the generator's joint (``z ~ p_z``, ``x = G(z)``) against the reconstructor's (``x ~ p_data``,
 ``z = F(x)``). D minimises the logistic loss that separates them; G and F minimise
 
     E_z[ softplus(D(z, G(z))) ] + lambda * E_z ||z - F(G(z))||^2        (generator pairs)
     + E_x[ softplus(-D(F(x), x)) ]                                     (reconstructor pairs)
 
-The first term stands for the density-ratio estimate ``E D`` of ``KL[p_0(z) q(x|z) || p(x)
+The first term stands for the density-ratio estimate ``E D`` of ``KL[p_z(z) p_g(x|z) || p_data(x)
 p_F(z|x)]`` (VEEGAN's objective, eq. 8 of the paper), bounded below by the softplus
 (``softplus(t) ~ t`` for large ``t``) so that G cannot run away with D's logit; the second is
 the autoencoder loss *in the latent space*; the third lets F match the data side of the joint,

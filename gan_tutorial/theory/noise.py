@@ -42,7 +42,7 @@ def blurring_keeps_the_solution() -> dict:
 
     Blurring multiplies a distribution's characteristic function by this one; it is never 0,
     so two blurred distributions are equal only if the distributions are: the blurred game's
-    only solution is still ``p_G = p_data``. Returns it and whether it is positive for all t.
+    only solution is still ``p_g = p_data``. Returns it and whether it is positive for all t.
     """
     x, t = sp.symbols("x t", real=True)
     sigma = sp.symbols("sigma", positive=True)
