@@ -313,13 +313,15 @@ register(sphere_loss(3))
 # ---- chapter 5: GAN-QP and O-GAN (Su, 2018; Su, 2019) ----------------------------------------
 def gan_qp_d_loss(real_scores: Tensor, fake_scores: Tensor, x_real: Tensor, x_fake: Tensor,
                   lam: float = 10.0, distance: str = "rms", eps: float = 1e-8) -> Tensor:
-    """GAN-QP's D loss (Su, 2018): D maximises ``E[Δ - Δ² / (2 λ d(x_real, x_fake))]``.
+    """GAN-QP's D loss (Su, 2018): D maximises ``E[Δ - Δ² / (2 κ d(x_real, x_fake))]``.
 
     ``Δ = D(x_real) - D(x_fake)`` for the pair ``(x_real[i], x_fake[i])``; the quadratic term
-    replaces a Lipschitz constraint: for one pair the maximum over Δ is at ``Δ = λ d``.
-    ``distance`` is ``"rms"`` (``‖x_r - x_f‖₂ / sqrt(dim)``, with ``λ = 10`` in the GAN-QP
-    experiments) or ``"ms"`` (the mean squared difference, ``λ = 2`` in O-GAN's code).
-    Scores ``(B,)``; samples ``(B, ...)``. Returns the mean of ``-Δ + Δ²/(2λd)`` (minimised).
+    replaces a Lipschitz constraint: for one pair the maximum over Δ is at ``Δ = κ d``.
+    ``κ`` is the argument ``lam``. ``distance`` is ``"rms"`` (``‖x_r - x_f‖₂ / sqrt(dim)``,
+    the package's ``gan_qp`` with ``κ = 10``) or ``"ms"`` (the mean squared difference,
+    ``κ = 2`` in O-GAN's code). The GAN-QP reference code's default, the mean absolute
+    difference ``‖x_r - x_f‖₁ / dim`` (L1), is not offered (chapter 5 says why).
+    Scores ``(B,)``; samples ``(B, ...)``. Returns the mean of ``-Δ + Δ²/(2κd)`` (minimised).
     """
     if distance not in ("rms", "ms"):
         raise ConfigError(f"distance must be 'rms' or 'ms', got {distance!r}.")
@@ -335,7 +337,7 @@ def gan_qp_g_loss(fake_scores: Tensor) -> Tensor:
 
 
 def gan_qp_loss(lam: float = 10.0, distance: str = "rms", name: str = "gan_qp") -> GANLoss:
-    """A GAN-QP :class:`GANLoss` with weight ``lam`` and ``distance`` (see :func:`gan_qp_d_loss`)."""
+    """A GAN-QP :class:`GANLoss` with coefficient ``κ = lam`` and ``distance`` (see :func:`gan_qp_d_loss`)."""
 
     d_fn = functools.partial(gan_qp_d_loss, lam=lam, distance=distance)
     return GANLoss(name, d_fn, gan_qp_g_loss, d_inputs=("x_real", "x_fake"))
@@ -355,7 +357,7 @@ def pearson(a: Tensor, b: Tensor, eps: float = 1e-8) -> Tensor:
     """Pearson correlation of the rows of ``a`` and ``b`` ``(B, n)`` -> ``(B,)``.
 
     ``rho(a, b) = <N(a), N(b)> / n`` (see :func:`standardize`): invariant under
-    ``b -> s b + t`` for ``s > 0``; 0 for a constant row. O-GAN (Su, 2019) maximises
+    ``b -> alpha b + beta`` for ``alpha > 0``; 0 for a constant row. O-GAN (Su, 2019) maximises
     ``rho(z, E(G(z)))``.
     """
     return (standardize(a, eps) * standardize(b, eps)).mean(-1)
@@ -366,15 +368,16 @@ def ogan_loss(base: str | GANLoss = "gan_qp", weight: float = 0.5, recon: str = 
     """O-GAN (Su, 2019): the discriminator is ``D(x) = avg(E(x))`` of a vector output ``E(x)``.
 
     ``E`` is the vector-output D of the package (``out_dim = latent_dim``), so
-    ``real_scores = E(x_real)`` and ``fake_scores = E(G(z))`` are ``(B, latent_dim)``. Both
-    players add ``-weight · rho(z, E(G(z)))`` to the ``base`` loss evaluated on the averages:
+    ``real_scores = E(x_real)`` and ``fake_scores = E(G(z))`` are ``(B, latent_dim)``; the
+    average replaces the head ``h`` of a scalar D. Both players add ``-λ · rho(z, E(G(z)))``,
+    ``λ`` = ``weight``, to the ``base`` loss evaluated on the averages:
 
-        D (i.e. E): min  base_d(avg E(x_real), avg E(G(z))) - weight · E rho(z, E(G(z)))
-        G:          min  base_g(avg E(G(z)))                - weight · E rho(z, E(G(z)))
+        D (i.e. E): min  base_d(avg E(x_real), avg E(G(z))) - λ · E rho(z, E(G(z)))
+        G:          min  base_g(avg E(G(z)))                - λ · E rho(z, E(G(z)))
 
     ``base`` is a scalar GAN loss (a :class:`GANLoss` or a registered name, looked up when
     the loss is called; its penalty and clipping are not carried over). ``recon="mse"`` is
-    the ablation ``+ weight · mean((z - E(G(z)))²)`` in place of ``-weight · rho``.
+    the ablation ``+ λ · mean((z - E(G(z)))²)`` in place of ``-λ · rho``.
     """
     if recon not in ("pearson", "mse"):
         raise ConfigError(f"recon must be 'pearson' or 'mse', got {recon!r}.")
@@ -410,7 +413,7 @@ def ogan_loss(base: str | GANLoss = "gan_qp", weight: float = 0.5, recon: str = 
                    output="vector")
 
 
-register(gan_qp_loss())  # "gan_qp": λ = 10, root-mean-square distance
+register(gan_qp_loss())  # "gan_qp": κ = 10, root-mean-square distance
 register(ogan_loss(gan_qp_loss(lam=2.0, distance="ms", name="gan_qp_ms"), 0.5, name="ogan"))
 register(ogan_loss("ns", name="ogan_ns"))
 register(ogan_loss("hinge", name="ogan_hinge"))

@@ -218,8 +218,9 @@ def test_encode_matches_a_direct_call_in_eval_mode():
 # ----------------------------------------------------------------------------- sympy theory
 def test_decomposition_for_general_n():
     r = th.decomposition_general()
-    assert r["sum_N"] == 0 and r["norm2_N"] == th.n and r["reconstruction"] == 0
-    assert r["avg_z"] == th.m_z and sp.simplify(r["std_z"] - sp.sqrt(th.v_z)) == 0
+    assert r["sum_N"] == 0 and r["norm2_N"] == th.n and r["reconstruction"] == 0 and r["cross"] == 0
+    assert r["mean_solution"] == [th.m_z] and r["avg_z"] == th.m_z
+    assert len(r["scale_solution"]) == 1 and sp.simplify(r["std_z"] - sp.sqrt(th.v_z)) == 0
     assert sp.simplify(r["rho"] - th.c / sp.sqrt(th.v_z * th.v_e)) == 0
 
 
@@ -229,9 +230,9 @@ def test_three_parts_are_independent_for_n3():
     assert r["grad_std_minus_N3"] == zero and r["grad_dot"] == 0
     assert r["JN_ones"] == zero and r["JN_N"] == zero and r["N_of_inverse"] == zero
     assert r["rank_JN"] == 1 and r["rank_all"] == 3
-    s = sp.Symbol("s", positive=True)
-    assert sp.simplify(r["det_inverse"] - 3 * sp.sqrt(3) * s) == 0
-    assert r["avg_std_of_inverse"] == (sp.Symbol("m", real=True), s)
+    t = sp.Symbol("t", positive=True)
+    assert sp.simplify(r["det_inverse"] - 3 * sp.sqrt(3) * t) == 0
+    assert r["avg_std_of_inverse"] == (sp.Symbol("m", real=True), t)
     assert r["circle_checks"] == (0, 3)
 
 
@@ -239,21 +240,35 @@ def test_pearson_invariance_and_distance_identities():
     inv = th.pearson_invariance()
     assert inv["ratio_pos"] == 1 and inv["ratio_neg"] == -1
     dist = th.standardized_distance()
-    assert dist["difference"] == 0 and len(dist["solved_rho"]) == 1
+    assert sp.expand(dist["distance_in_rho"] - 2 * th.n * (1 - th.rho)) == 0
+    assert sp.simplify(dist["c_of_rho"] - th.rho * sp.sqrt(th.v_z * th.v_e)) == 0
     mse = th.mse_decomposition()
-    assert mse["difference"] == 0
     # the mse in moments: (m_z - m_e)² + v_z + v_e - 2c
     assert sp.expand(mse["mse"] - ((th.m_z - th.m_e) ** 2 + th.v_z + th.v_e - 2 * th.c)) == 0
+    sz, se = th.sd_z, th.sd_e
+    assert sp.expand(mse["mean_part"] - (th.m_z - th.m_e) ** 2) == 0
+    assert sp.expand(mse["scale_part"] - (sz - se) ** 2) == 0
+    assert sp.expand(mse["direction_part"] - 2 * sz * se * (1 - th.rho)) == 0 and mse["residual"] == 0
 
 
 def test_information_bound():
     r = th.information_bound()
-    assert r["alpha_star"] == [r["k"]] and r["second_derivative"] == 2
-    assert sp.expand(r["min_error"] - (1 - r["k"] ** 2)) == 0
+    rb = r["rho_bar"]
+    assert r["second_moment"] == 1 and sp.simplify(r["std_times_rho"] - th.c / sp.sqrt(th.v_e)) == 0
+    assert sp.expand(r["error"] - (1 - 2 * r["alpha"] * rb + r["alpha"] ** 2)) == 0
+    assert r["alpha_star"] == [rb] and r["second_derivative"] == 2
+    assert sp.expand(r["min_error"] - (1 - rb**2)) == 0
     assert th.mode_count_bound(0.6, 2) == pytest.approx(-math.log10(0.64), rel=1e-12)
     assert th.mode_count_bound(0.0, 64) == 0.0
     with pytest.raises(ValueError):
         th.mode_count_bound(1.0, 4)
+
+
+def test_gan_qp_optimum_in_sympy():
+    r = th.gan_qp_optimum()
+    kappa, d = sp.symbols("kappa d", positive=True)
+    assert r["stationary"] == [kappa * d] and r["max_value"] == kappa * d / 2
+    assert r["second_derivative"].is_negative
 
 
 def test_sum_over_i_uses_only_linearity():

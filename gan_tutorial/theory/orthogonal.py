@@ -13,12 +13,14 @@ written through the mean, variance and covariance of the entries of the vectors 
 ``m_z``, ``v_z``, ``c``...), so sympy knows which quantities are positive. What the functions
 return is computed (expand, simplify, solve, diff), never typed in.
 
-* :func:`decomposition_general` - ``N(z) ⟂ 1``, ``‖N(z)‖² = n``, ``rho = <N(z), N(e)>/n``;
+* :func:`decomposition_general` - avg and std solved for as the coefficients that make the
+  decomposition orthogonal; ``‖N(z)‖² = n``, ``rho = <N(z), N(e)>/n``;
 * :func:`decomposition_n3` - the three parts are functionally independent (n = 3, explicit);
 * :func:`pearson_invariance` - ``rho(z, a e + b) = sign(a) rho(z, e)``;
 * :func:`standardized_distance` - ``‖N(z) - N(e)‖² = 2n(1 - rho)``;
 * :func:`mse_decomposition` - ``‖z - e‖²/n = (Δavg)² + (Δstd)² + 2 std_z std_e (1 - rho)``;
 * :func:`information_bound` - a lower bound on ``I(Z; G(Z))`` from the correlation;
+* :func:`gan_qp_optimum` - where GAN-QP's discriminator objective peaks for one pair;
 * :func:`mode_count_bound` - the fewest distinct outputs a generator with that correlation can have;
 * :func:`mse_parts` - the three parts of the MSE, numerically (torch).
 """
@@ -36,6 +38,8 @@ z_i, e_i = sp.symbols("z_i e_i", real=True)
 m_z, m_e, b = sp.symbols("m_z m_e b", real=True)  # means of the entries; b: a shift
 v_z, v_e = sp.symbols("v_z v_e", positive=True)   # variances of the entries (non-constant vectors)
 c = sp.Symbol("c", real=True)                       # covariance of the entries of z and e
+rho = sp.Symbol("rho", real=True)                   # their correlation, c / sqrt(v_z v_e)
+sd_z, sd_e = sp.symbols("sigma_z sigma_e", positive=True)  # std(z), std(e): v = sigma²
 
 
 def _moment(p: int, q: int) -> sp.Expr:
@@ -69,21 +73,36 @@ def _stats(x_i: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
 
 
 def decomposition_general() -> dict:
-    """avg, std and N for general n, and what makes the decomposition orthogonal.
+    """avg, std and N for general n, *solved for* as the parts of an orthogonal decomposition.
 
-    Returns ``avg_z``, ``std_z`` (in terms of the moment symbols: ``m_z``, ``sqrt(v_z)``),
-    ``sum_N`` = ``<N(z), 1>`` (0), ``norm2_N`` = ``‖N(z)‖²`` (n), ``rho`` = ``<N(z), N(e)>/n``
-    (``c / sqrt(v_z v_e)``: the correlation of the entries) and ``reconstruction`` =
-    ``avg·1 + std·N(z) - z`` componentwise (0).
+    * ``mean_equation`` / ``mean_solution`` - ``<z - a·1, 1> = 0`` solved for ``a``: the one
+      multiple of ``1`` whose remainder is orthogonal to ``1`` is ``a = avg(z)`` (``m_z``);
+    * ``scale_equation`` / ``scale_solution`` - ``‖(z - avg(z)·1) / t‖² = n`` solved for
+      ``t > 0``: the scale that gives the remainder the squared norm of ``1`` is ``std(z)``
+      (``sqrt(v_z)``);
+    * ``N_z`` - the component ``(z_i - avg) / std``; ``sum_N`` = ``<N(z), 1>`` (0),
+      ``norm2_N`` = ``‖N(z)‖²`` (n), ``cross`` = ``<avg·1, std·N(z)>`` (0: the two parts are
+      orthogonal) and ``reconstruction`` = ``avg + std·N(z)_i - z_i`` (0);
+    * ``avg_z``, ``std_z`` - the solutions; ``rho`` = ``<N(z), N(e)>/n`` (``c / sqrt(v_z v_e)``:
+      the correlation of the entries).
     """
-    avg_z, std_z, N_z = _stats(z_i)
+    a = sp.Symbol("a", real=True)
+    t = sp.Symbol("t", positive=True)
+    mean_eq = sp.Eq(sum_over_i(z_i - a), 0)
+    avg_z = sp.solve(mean_eq, a)
+    scale_eq = sp.Eq(sum_over_i(((z_i - avg_z[0]) / t) ** 2), n)
+    std_z = sp.solve(scale_eq, t)
+    N_z = (z_i - avg_z[0]) / std_z[0]
     _, _, N_e = _stats(e_i)
     return {
-        "avg_z": avg_z, "std_z": std_z, "N_z": N_z,
+        "mean_equation": mean_eq, "mean_solution": avg_z,
+        "scale_equation": scale_eq, "scale_solution": std_z,
+        "avg_z": avg_z[0], "std_z": std_z[0], "N_z": N_z,
         "sum_N": sum_over_i(N_z),
         "norm2_N": sum_over_i(N_z**2),
+        "cross": sum_over_i(avg_z[0] * std_z[0] * N_z),
         "rho": sp.simplify(sum_over_i(N_z * N_e) / n),
-        "reconstruction": sp.simplify(avg_z + std_z * N_z - z_i),
+        "reconstruction": sp.simplify(avg_z[0] + std_z[0] * N_z - z_i),
     }
 
 
@@ -103,10 +122,10 @@ def decomposition_n3() -> dict:
     * ``JN_ones`` = ``J_N · 1`` and ``JN_N`` = ``J_N · N(z)`` (both 0: N ignores shifts and
       scalings), ``rank_JN`` = 1 = n - 2 (N(z) moves on a circle: ``N ⟂ 1``, ``‖N‖² = 3``);
     * ``rank_all`` = rank of the Jacobian of ``(avg, std, N)`` = 3 = n: nothing is lost;
-    * the inverse map ``(m, s, θ) -> z = m·1 + s·sqrt(3)(cos θ u1 + sin θ u2)`` (``u1``, ``u2``
-      an orthonormal basis of the plane ⟂ 1): ``avg_std_of_inverse`` gives back ``(m, s)``,
+    * the inverse map ``(m, t, θ) -> z = m·1 + t·sqrt(3)(cos θ v1 + sin θ v2)`` (``v1``, ``v2``
+      an orthonormal basis of the plane ⟂ 1): ``avg_std_of_inverse`` gives back ``(m, t)``,
       ``N_of_inverse`` = N of that z minus the circle point (0), and ``det_inverse`` is its
-      Jacobian determinant (``3 sqrt(3) s``, never 0 for s > 0).
+      Jacobian determinant (``3 sqrt(3) t``, never 0 for t > 0).
     """
     zs = sp.symbols("z1:4", real=True)
     zv = sp.Matrix(zs)
@@ -122,11 +141,11 @@ def decomposition_n3() -> dict:
     point = dict(zip(zs, (sp.Rational(1), sp.Rational(-2), sp.Rational(4))))
 
     m, th = sp.symbols("m theta", real=True)
-    s = sp.Symbol("s", positive=True)
-    u1 = sp.Matrix([1, -1, 0]) / sp.sqrt(2)
-    u2 = sp.Matrix([1, 1, -2]) / sp.sqrt(6)
-    circle = sp.sqrt(3) * (sp.cos(th) * u1 + sp.sin(th) * u2)
-    z_of = m * ones + s * circle
+    t = sp.Symbol("t", positive=True)
+    v1 = sp.Matrix([1, -1, 0]) / sp.sqrt(2)
+    v2 = sp.Matrix([1, 1, -2]) / sp.sqrt(6)
+    circle = sp.sqrt(3) * (sp.cos(th) * v1 + sp.sin(th) * v2)
+    z_of = m * ones + t * circle
     sub = dict(zip(zs, z_of))
     avg_of = sp.expand(avg.subs(sub))
     std_of = sp.sqrt(sp.trigsimp(sp.expand((std**2).subs(sub))))
@@ -141,7 +160,7 @@ def decomposition_n3() -> dict:
         "rank_all": J_all.subs(point).rank(),
         "avg_std_of_inverse": (avg_of, std_of),
         "N_of_inverse": ((z_of - avg_of * ones) / std_of - circle).applyfunc(sp.expand),
-        "det_inverse": sp.simplify(z_of.jacobian([m, s, th]).det()),
+        "det_inverse": sp.simplify(z_of.jacobian([m, t, th]).det()),
         "circle_checks": (sp.simplify((ones.T * circle)[0]), sp.simplify((circle.T * circle)[0])),
     }
 
@@ -166,65 +185,108 @@ def pearson_invariance() -> dict:
             "ratio_pos": sp.simplify(rho_pos / rho), "ratio_neg": sp.simplify(rho_neg / rho)}
 
 
-def standardized_distance() -> dict:
-    """``‖N(z) - N(e)‖²`` for general n, and what it says about rho.
+def _c_in_rho() -> sp.Expr:
+    """The covariance in terms of the correlation: ``rho = c / sqrt(v_z v_e)`` solved for ``c``."""
+    _, _, N_z = _stats(z_i)
+    _, _, N_e = _stats(e_i)
+    (c_of_rho,) = sp.solve(sp.Eq(rho, sp.simplify(sum_over_i(N_z * N_e) / n)), c)
+    return c_of_rho
 
-    ``distance`` is the sum computed by :func:`sum_over_i`; ``solved_rho`` is the solution
-    ``r`` of ``distance = 2n(1 - r)`` (sympy's solve), and ``rho`` the correlation computed
-    directly: they agree, so ``‖N(z) - N(e)‖² = 2n(1 - rho)`` for every n.
+
+def standardized_distance() -> dict:
+    """``‖N(z) - N(e)‖²`` for general n, written in the correlation.
+
+    ``distance`` is the sum computed by :func:`sum_over_i` (in the moments); ``c_of_rho``
+    solves the definition of ``rho`` for the covariance ``c``, and ``distance_in_rho`` is
+    ``distance`` with it substituted and factored: ``2n(1 - rho)``, for every n.
     """
     _, _, N_z = _stats(z_i)
     _, _, N_e = _stats(e_i)
     distance = sum_over_i((N_z - N_e) ** 2)
-    r = sp.Symbol("r")
-    solved = sp.solve(sp.Eq(distance, 2 * n * (1 - r)), r)
-    rho = sp.simplify(sum_over_i(N_z * N_e) / n)
-    return {"distance": distance, "solved_rho": solved, "rho": rho,
-            "difference": sp.simplify(solved[0] - rho) if len(solved) == 1 else None}
+    c_of_rho = _c_in_rho()
+    return {"distance": distance, "c_of_rho": c_of_rho,
+            "distance_in_rho": sp.factor(sp.simplify(distance.subs(c, c_of_rho)))}
 
 
 def mse_decomposition() -> dict:
-    """Split the mean squared error ``‖z - e‖²/n`` into the three parts of the decomposition.
+    """Split the mean squared error ``‖z - e‖²/n`` into three parts, in ``sigma = std`` and ``rho``.
 
-    ``mse`` is computed by :func:`sum_over_i`; ``remainder`` is what is left after taking
-    out ``(avg_z - avg_e)²`` and ``(std_z - std_e)²``; ``solved_rho`` solves
-    ``remainder = 2 std_z std_e (1 - r)`` for ``r`` and ``difference`` compares it with rho (0).
-    So MSE = (difference of the means)² + (difference of the std's)² + 2 std_z std_e (1 - rho):
-    minimising it fixes avg(e) and std(e) as well as the direction N(e).
+    ``mse`` is computed by :func:`sum_over_i`; ``mse_in_rho`` has ``v = sigma²`` and ``c``
+    solved from ``rho`` substituted. The parts are *derived* from it, not typed in:
+
+    * ``mean_part`` - what the means contribute, ``mse - mse(m_e = m_z)``: ``(avg z - avg e)²``;
+    * ``scale_part`` - what is left with equal means and ``rho = 1``: ``(std z - std e)²``;
+    * ``direction_part`` - the rest, factored: ``2 std z std e (1 - rho)``, zero only when
+      the directions ``N(z)``, ``N(e)`` agree.
+
+    Minimising the MSE therefore fixes avg(e) and std(e) as well as the direction N(e).
     """
-    avg_z, std_z, N_z = _stats(z_i)
-    avg_e, std_e, N_e = _stats(e_i)
     mse = sp.simplify(sum_over_i((z_i - e_i) ** 2) / n)
-    remainder = sp.simplify(mse - (avg_z - avg_e) ** 2 - (std_z - std_e) ** 2)
-    r = sp.Symbol("r")
-    solved = sp.solve(sp.Eq(remainder, 2 * std_z * std_e * (1 - r)), r)
-    rho = sp.simplify(sum_over_i(N_z * N_e) / n)
-    return {"mse": mse, "remainder": remainder, "solved_rho": solved, "rho": rho,
-            "difference": sp.simplify(solved[0] - rho) if len(solved) == 1 else None}
+    sub = {v_z: sd_z**2, v_e: sd_e**2}
+    mse_rho = sp.expand(mse.subs(c, _c_in_rho()).subs(sub))
+    mean_part = sp.factor(mse_rho - mse_rho.subs(m_e, m_z))
+    scale_part = sp.factor(mse_rho.subs({m_e: m_z, rho: 1}))
+    direction = sp.factor(mse_rho - mean_part - scale_part)
+    return {"mse": mse, "mse_in_rho": mse_rho, "mean_part": mean_part, "scale_part": scale_part,
+            "direction_part": direction,
+            "residual": sp.simplify(mean_part + scale_part + direction - mse_rho)}
 
 
 def information_bound() -> dict:
-    """The best scale ``alpha`` for predicting ``z`` by ``alpha·N(E(G(z)))``, and the bound it gives.
+    """The best scale ``alpha`` for predicting ``z`` by ``alpha·N(e)``, ``e = E(G(z))``, and the bound.
 
-    For ``Z ~ N(0, I_n)`` and ``ẑ = alpha N(E(G(Z)))`` the per-entry error is
-    ``E‖Z - ẑ‖²/n = E‖Z‖²/n - 2 alpha E[std(Z) rho] + alpha² = 1 - 2 alpha k + alpha²`` with
-    ``k = E[std(Z) rho(Z, E(G(Z)))]`` (because ``N(e) ⟂ 1``, ``<z, N(e)> = n std(z) rho``).
-    Returns ``alpha_star`` (diff = 0: ``k``), ``min_error`` (``1 - k²``) and ``bound``, the
-    lower bound ``I(Z; G(Z)) >= h(Z) - h(Z - ẑ) >= -(n/2) log(min_error)`` in nats.
+    * ``error_sum`` - ``‖z - alpha N(e)‖² / n`` by :func:`sum_over_i`, in the moments;
+    * ``second_moment`` - ``E[Z_i²]`` for ``Z_i ~ N(0, 1)``, integrated against the Gaussian
+      density (1), the expectation of ``v_z + m_z² = ‖z‖²/n``;
+    * ``std_times_rho`` - ``std(z)·rho(z, e)`` simplified (``c / sqrt(v_e)``, the term of
+      ``error_sum`` that ``alpha`` multiplies), whose expectation is written ``rho_bar``;
+    * ``error`` - the expected per-entry error ``1 - 2 alpha rho_bar + alpha²`` assembled from
+      the two expectations; ``alpha_star`` - the root of its ``diff`` in ``alpha``
+      (``[rho_bar]``), ``second_derivative`` (2 > 0: a minimum), ``min_error`` (``1 - rho_bar²``);
+    * ``bound`` - ``I(Z; G(Z)) >= H(Z) - H(Z - ẑ) >= -(n/2) log(min_error)`` in nats, with
+      ``H`` the (differential) entropy.
     """
-    alpha, k = sp.symbols("alpha k", real=True)
-    error = 1 - 2 * alpha * k + alpha**2
+    alpha = sp.Symbol("alpha", real=True)
+    rho_bar = sp.Symbol("rho_bar", real=True)
+    x = sp.Symbol("x", real=True)
+    _, std_z, N_z = _stats(z_i)
+    _, _, N_e = _stats(e_i)
+    error_sum = sp.expand(sum_over_i((z_i - alpha * N_e) ** 2) / n)
+    second = sp.integrate(x**2 * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi), (x, -sp.oo, sp.oo))
+    std_rho = sp.simplify(std_z * sp.simplify(sum_over_i(N_z * N_e) / n))
+    # take expectations: v_z + m_z² -> E[Z_i²], std(z) rho -> rho_bar (solve for v_z and c)
+    (v_of,) = sp.solve(sp.Eq(v_z + m_z**2, second), v_z)
+    (c_of,) = sp.solve(sp.Eq(std_rho, rho_bar), c)
+    error = sp.expand(error_sum.subs({v_z: v_of, c: c_of}))
     alpha_star = sp.solve(sp.diff(error, alpha), alpha)
     min_error = sp.factor(error.subs(alpha, alpha_star[0]))
-    return {"error": error, "alpha_star": alpha_star, "second_derivative": sp.diff(error, alpha, 2),
-            "min_error": min_error, "bound": -n / 2 * sp.log(min_error), "k": k, "alpha": alpha}
+    return {"error_sum": error_sum, "second_moment": second, "std_times_rho": std_rho,
+            "error": error, "alpha_star": alpha_star, "second_derivative": sp.diff(error, alpha, 2),
+            "min_error": min_error, "bound": -n / 2 * sp.log(min_error), "rho_bar": rho_bar,
+            "alpha": alpha}
+
+
+def gan_qp_optimum() -> dict:
+    """GAN-QP's per-pair objective ``Delta - Delta² / (2 kappa d)`` maximised over ``Delta``.
+
+    ``Delta = D(x_r) - D(x_f)``, ``d = d(x_r, x_f) > 0``, ``kappa > 0``. Returns ``bracket``,
+    ``stationary`` (the root of its ``diff`` in ``Delta``: ``[kappa d]``), ``second_derivative``
+    (``-1 / (kappa d)``, negative: a maximum) and ``max_value`` (``kappa d / 2``).
+    """
+    delta = sp.Symbol("Delta", real=True)
+    kappa, d = sp.symbols("kappa d", positive=True)
+    bracket = delta - delta**2 / (2 * kappa * d)
+    stationary = sp.solve(sp.diff(bracket, delta), delta)
+    return {"bracket": bracket, "stationary": stationary,
+            "second_derivative": sp.diff(bracket, delta, 2),
+            "max_value": sp.simplify(bracket.subs(delta, stationary[0])), "Delta": delta}
 
 
 def mode_count_bound(k: float, n_latent: int) -> float:
     """``log10`` of the fewest distinct images a generator can make if ``E[std(Z) rho] = k``.
 
-    A generator with K distinct outputs has ``I(Z; G(Z)) <= log K``; with
-    :func:`information_bound`, ``log K >= -(n/2) log(1 - k²)``. Returned in decimal digits
+    ``k`` is the book's ``rho_bar``. A generator with K distinct outputs has
+    ``I(Z; G(Z)) <= log K``; with :func:`information_bound`, ``log K >= -(n/2) log(1 - k²)``. Returned in decimal digits
     because the number itself overflows a float for large ``n``.
     """
     if not 0 <= k < 1:
