@@ -22,6 +22,10 @@ def test_js_kl_tv_of_parallel_lines():
         assert sp.simplify(case["value_at_optimal_d"] - (-sp.log(4) + 2 * case["js"])) == 0
     assert apart["optimal_d"] == {0: 1, theta: 0} and together["optimal_d"] == {0: sp.Rational(1, 2)}
     assert div["js_limit"] == sp.log(2)  # JS does not tend to JS(0) = 0
+    half_log2 = sp.log(2) / 2
+    assert apart["integrands"] == {"kl": {0: sp.oo, theta: 0}, "js": {0: half_log2, theta: half_log2},
+                                   "tv": {0: sp.Rational(1, 2), theta: sp.Rational(1, 2)},
+                                   "value_at_optimal_d": {0: 0, theta: 0}}
 
 
 def test_js_of_parallel_lines_against_a_discrete_computation():

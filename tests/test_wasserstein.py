@@ -11,6 +11,7 @@ from torch import nn
 from gan_tutorial import losses, regularizers, train
 from gan_tutorial.errors import ConfigError
 from gan_tutorial.models import MLPDiscriminator, MLPGenerator
+from gan_tutorial.theory import duality as Dl
 from gan_tutorial.theory import wasserstein as W
 
 R = torch.tensor([-1.5, 0.2, 0.9, 2.0], dtype=torch.float64)
@@ -204,14 +205,24 @@ def test_fit_with_each_wasserstein_loss():
 
 # ----------------------------------------------------------------------------- theory
 def test_w1_dual_and_integration_by_parts():
-    ibp = W.integration_by_parts()
-    assert ibp["product_rule_residual"] == 0 and set(ibp["boundary"].values()) == {0}
-    dual = W.w1_dual_1d()
-    assert dual["is_abs"] and dual["example"] == sp.Symbol("s", positive=True)
-    ub = W.unbounded_without_lipschitz()
-    assert ub["limit"] == sp.oo and ub["scaled"] == sp.Symbol("K", positive=True)
+    ibp = Dl.integration_by_parts()
+    p, q, T, Delta = (sp.Function(n) for n in ("p_data", "p_g", "T", "Delta"))
+    x, a, b = Dl.x, Dl.a, Dl.b
+    assert ibp["delta_prime"] == p(x) - q(x)
+    assert sp.simplify(ibp["product_rule"] - (T(x) * Delta(x).diff(x) + T(x).diff(x) * Delta(x))) == 0
+    assert ibp["bracket"] == T(b) * Delta(b) - T(a) * Delta(a)
+    assert ibp["boundary"] == {a: 0, b: 0} and ibp["bracket_value"] == 0
+    dual = Dl.w1_dual_1d()
+    d = sp.Symbol("Delta", real=True)
+    assert dual["best"] == sp.Max(d, -d) and dual["is_abs"] and dual["argmax_gap"] == 0
+    s = sp.Symbol("s", positive=True)
+    assert dual["example"] == s and dual["coupling"] == s
+    ub = Dl.unbounded_without_lipschitz()
+    c, g, K = sp.Symbol("c", positive=True), sp.Symbol("g", positive=True), sp.Symbol("K", positive=True)
+    assert ub["value"] == c * g and ub["limit"] == sp.oo
+    assert ub["scaled"] == K and ub["lipschitz_scaled"] == K
     # p - q = (-0.4, 0.4, 0.05, -0.05): |F_p - F_q| = 0.4, 0, 0.05 on the three gaps
-    lp = W.w1_linear_programs([0, 1, 2, 3], [0.1, 0.4, 0.3, 0.2], [0.5, 0.0, 0.25, 0.25])
+    lp = Dl.w1_linear_programs([0, 1, 2, 3], [0.1, 0.4, 0.3, 0.2], [0.5, 0.0, 0.25, 0.25])
     for key in ("primal", "dual", "cdf"):
         assert lp[key] == pytest.approx(0.45, abs=1e-9)
     assert np.all(np.abs(np.diff(lp["T"])) <= 1 + 1e-9)  # the dual critic is 1-Lipschitz
@@ -219,13 +230,17 @@ def test_w1_dual_and_integration_by_parts():
 
 def test_spectral_norm_three_ways():
     M = sp.Matrix([[1, 2], [3, 4]])
-    lip = W.lipschitz_of_linear_map(M)
-    assert lip["stationarity"] == sp.zeros(2, 1)
+    lip = Dl.lipschitz_of_linear_map(M)
+    assert len(lip["critical_points"]) == 4 and lip["multipliers_are_values"]
+    assert lip["critical_values"] == lip["eigenvalues"] == [15 - sp.sqrt(221), 15 + sp.sqrt(221)]
     assert sp.simplify(lip["sigma_max"] - sp.sqrt(15 + sp.sqrt(221))) == 0
     svd = np.linalg.svd(np.array([[1.0, 2.0], [3.0, 4.0]]), compute_uv=False)[0]
     assert lip["sigma_max_float"] == pytest.approx(svd, rel=1e-12)
-    power = W.power_iteration(torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64))
+    power = Dl.power_iteration(torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64))
     assert power == pytest.approx(svd, rel=1e-10)
+    # every iterate |W v| with |v| = 1 is at most sigma_1: an estimate from below
+    for iters in (1, 2, 5):
+        assert Dl.power_iteration(torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64), iters) <= svd + 1e-12
     D = MLPDiscriminator(2, hidden=4, depth=1)  # layers 2->4, 4->1
     assert W.clipped_lipschitz_bound(D, 0.01) == pytest.approx(0.01 * math.sqrt(8) * 0.01 * 2)
 
@@ -240,6 +255,7 @@ def test_euler_lagrange_solution_and_value():
     u = el["slope"].subs(vals)
     assert float(-vals[s] + vals[k] * vals[P] * vals[r] * u ** (vals[P] - 1)) == pytest.approx(0, abs=1e-12)
     val = W.wdiv_value()
+    assert val["w_star"] == s / (k * P * r) and val["ratio"] == (P - 1) / P
     for point in ({k: 2, r: 0.1, P: 6}, {k: 0.5, r: 1.3, P: 2}, {k: 3, r: 0.25, P: 1.5}):
         kk, rr, pp = (float(point[v]) for v in (k, r, P))
         assert float(val["coefficient"].subs(point)) == pytest.approx((1 - 1 / pp) * (kk * pp * rr) ** (-1 / (pp - 1)))
@@ -256,7 +272,20 @@ def test_gp_is_not_centred_at_zero_and_odd_powers_fail():
     odd = W.odd_power_at_equal()
     assert odd["derivative_nonpositive"] and odd["value"] == sp.Symbol("k", positive=True)
     sign = W.sign_convention()
-    assert sign == {"flip": 0, "paper_form": 0}
+    assert (sign["flip"], sign["paper_form"]) == (0, 0)
+
+
+def test_gp_perturbation_starts_from_a_unit_slope_critic():
+    pert = W.gp_perturbation()
+    lam, eps, d, C = sp.symbols("lam epsilon d C", positive=True)
+    c = sp.Symbol("c", real=True)
+    assert pert["at_zero"] == -lam
+    assert pert["penalty_series"].removeO() == c ** 2 * eps ** 2
+    assert pert["best_eps"] == d / (2 * lam * C) and pert["best_gain"] == d ** 2 / (4 * lam * C)
+    # the series against numbers: (|v + eps g| - 1)^2 / eps^2 -> <v, g>^2
+    v, g = np.array([0.6, 0.8]), np.array([1.5, -0.5])
+    for e in (1e-3, 1e-4):
+        assert (np.linalg.norm(v + e * g) - 1) ** 2 / e ** 2 == pytest.approx((v @ g) ** 2, rel=1e-2)
 
 
 def test_discretised_critic_matches_closed_forms():

@@ -66,19 +66,22 @@ def _integral(term, lines):
 
 
 def _divergences(shift) -> dict:
-    """KL, JS, TV and ``V(D*)`` between ``P`` and ``Q_shift``, from the densities."""
+    """KL, JS, TV and ``V(D*)`` between ``P`` and ``Q_shift``, from the densities, and the
+    integrand of each on each line (``integrands``, the limits of :func:`_kl_term` taken)."""
     p, q = _density(0), _density(shift)
     lines = sorted({sp.Integer(0), sp.sympify(shift)}, key=sp.default_sort_key)  # one line if shift = 0
     m = lambda x0: (p(x0) + q(x0)) / 2  # noqa: E731  (the mixture of JS)
     d_star = {x0: p(x0) / (p(x0) + q(x0)) for x0 in lines}  # chapter 1's optimal D, on each line
-    return {
-        "kl": _integral(lambda x0: _kl_term(p(x0), q(x0)), lines),
-        "js": _integral(lambda x0: (_kl_term(p(x0), m(x0)) + _kl_term(q(x0), m(x0))) / 2, lines),
-        "tv": _integral(lambda x0: sp.Abs(p(x0) - q(x0)) / 2, lines),
-        "optimal_d": d_star,
-        "value_at_optimal_d": _integral(
-            lambda x0: _xlogy(p(x0), d_star[x0]) + _xlogy(q(x0), 1 - d_star[x0]), lines),
+    integrands = {
+        "kl": lambda x0: _kl_term(p(x0), q(x0)),
+        "js": lambda x0: (_kl_term(p(x0), m(x0)) + _kl_term(q(x0), m(x0))) / 2,
+        "tv": lambda x0: sp.Abs(p(x0) - q(x0)) / 2,
+        "value_at_optimal_d": lambda x0: _xlogy(p(x0), d_star[x0]) + _xlogy(q(x0), 1 - d_star[x0]),
     }
+    out = {name: _integral(term, lines) for name, term in integrands.items()}
+    out["integrands"] = {name: {x0: sp.simplify(term(x0).doit()) for x0 in lines}
+                         for name, term in integrands.items()}
+    return {**out, "optimal_d": d_star}
 
 
 # ----------------------------------------------------------------------------- derivations
@@ -87,8 +90,9 @@ def line_divergences() -> dict:
     """JS, KL and TV between ``P`` and ``Q_theta``, for ``theta != 0`` and at ``theta = 0``.
 
     Returns ``apart`` (``theta != 0``: ``kl`` = oo, ``js`` = log 2, ``tv`` = 1, the optimal
-    discriminator ``optimal_d`` = 1 on ``x = 0`` and 0 on ``x = theta``, and the value of the
-    game there, ``value_at_optimal_d`` = 0 = -log 4 + 2 JS), ``together`` (``theta = 0``:
+    discriminator ``optimal_d`` = 1 on ``x = 0`` and 0 on ``x = theta``, the value of the
+    game there, ``value_at_optimal_d`` = 0 = -log 4 + 2 JS, and ``integrands``, each
+    integrand on each line before the integral over ``y``), ``together`` (``theta = 0``:
     all 0, ``optimal_d`` = 1/2), and ``js_limit``, the limit of JS as ``theta -> 0`` (log 2,
     not JS(0) = 0: JS jumps at 0).
     """

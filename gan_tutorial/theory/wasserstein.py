@@ -1,15 +1,14 @@
 """Chapter 3, from WGAN to WGAN-div: the Wasserstein distance, Lipschitz constraints and the
 Wasserstein divergence (Arjovsky et al., 2017; Gulrajani et al., 2017; Wu et al., 2018).
 
-Three kinds of functions live here:
+W_1 and its dual, and the Lipschitz constant of a linear layer, are in :mod:`.duality`; the
+disjoint-supports example in :mod:`.supports`. Three kinds of functions live here:
 
-* sympy derivations that *compute* the chapter's results: ``integration_by_parts``,
-  ``w1_dual_1d``, ``unbounded_without_lipschitz``, ``lipschitz_of_linear_map``,
-  ``wdiv_euler_lagrange``, ``wdiv_value``, ``wdiv_large_p``, ``gp_pointwise``,
+* sympy derivations that *compute* the chapter's results: ``wdiv_euler_lagrange``,
+  ``wdiv_value``, ``wdiv_large_p``, ``gp_pointwise``, ``gp_perturbation``,
   ``odd_power_at_equal`` and ``sign_convention``; each returns a dict of sympy expressions
   that the notebook prints and the tests assert;
-* exact numerical companions: ``w1_linear_programs`` (the primal and the dual of W_1 as
-  linear programs), ``power_iteration``, ``clipped_lipschitz_bound``;
+* an exact numerical companion: ``clipped_lipschitz_bound``;
 * the 1-D experiment: ``optimise_critic_1d`` maximises a discretised critic objective
   directly over the values of T on a grid, and ``closed_forms_1d`` evaluates the formulas
   derived with sympy, so the two can be compared.
@@ -26,7 +25,6 @@ import functools
 import math
 from collections.abc import Callable
 
-import numpy as np
 import sympy as sp
 import torch
 from torch import Tensor, nn
@@ -36,135 +34,7 @@ T = sp.Function("T")
 Delta = sp.Function("Delta")
 
 
-# ----------------------------------------------------------------------------- W_1 and its dual
-@functools.cache
-def integration_by_parts() -> dict:
-    """``int_a^b T (p - q) dx = [T Delta]_a^b - int_a^b T' Delta dx``, from the product rule.
-
-    ``p - q = Delta'`` since ``Delta = F_p - F_q``. Returns ``product_rule_residual``
-    (``(T Delta)' - T Delta' - T' Delta``, simplified: 0), and ``boundary`` - ``Delta`` at
-    the two ends for supports inside ``[a, b]`` (both CDFs are 0 at ``a`` and 1 at ``b``),
-    so the boundary term vanishes.
-    """
-    a, b = sp.symbols("a b", real=True)
-    F_p, F_q = sp.Function("F_p"), sp.Function("F_q")
-    residual = sp.diff(T(x) * Delta(x), x) - T(x) * sp.diff(Delta(x), x) \
-        - sp.diff(T(x), x) * Delta(x)
-    at = {a: 0, b: 1}  # F(a) = 0 and F(b) = 1 for both distributions
-    boundary = {end: (F_p(end) - F_q(end)).subs({F_p(end): v, F_q(end): v})
-                for end, v in at.items()}
-    return {"product_rule_residual": sp.simplify(residual), "boundary": boundary}
-
-
-@functools.cache
-def w1_dual_1d() -> dict:
-    """The 1-D dual of W_1: ``max_{|T'| <= 1} -int T' Delta dx = int |Delta| dx``.
-
-    Pointwise, ``-u Delta`` over ``u`` in ``[-1, 1]`` is largest at an end point (it is
-    linear in ``u``): ``best`` is that maximum, ``|Delta|`` (``is_abs``), reached at
-    ``u = -sign(Delta)``. Example: ``p`` uniform on ``[0, 1]``, ``q`` uniform on
-    ``[s, s + 1]`` with ``0 < s < 1``, where shifting all the mass by ``s`` is a transport
-    plan of cost ``s``: ``example`` is ``int |F_p - F_q| dx`` computed by sympy (written with
-    ``s = 1 / (1 + w)``, ``w > 0``, so that sympy knows ``s < 1``, then mapped back to ``s``).
-    """
-    u, d = sp.symbols("u Delta", real=True)
-    best = sp.Max(*[(-u * d).subs(u, end) for end in (-1, 1)])
-    m = sp.Symbol("m", positive=True)  # |Delta| = m, for either sign of Delta
-    is_abs = all(sp.simplify(best.subs(d, v) - m) == 0 for v in (m, -m))
-    w, s = sp.Symbol("w", positive=True), sp.Symbol("s", positive=True)
-    shift, t = 1 / (1 + w), sp.Symbol("t", real=True)
-    F_p = sp.Piecewise((0, t < 0), (t, t < 1), (1, True))
-    F_q = sp.Piecewise((0, t < shift), (t - shift, t < shift + 1), (1, True))
-    example = sp.simplify(sp.integrate(sp.Abs(F_p - F_q), (t, -1, 3)))
-    return {"best": best, "is_abs": is_abs,
-            "example": sp.simplify(example.subs(w, 1 / s - 1))}
-
-
-@functools.cache
-def unbounded_without_lipschitz() -> dict:
-    """Without a constraint the dual is unbounded: ``T = c x`` gives ``c (mu_p - mu_q)``.
-
-    ``value`` is ``E_p[c x] - E_q[c x]`` for means ``mu_p > mu_q`` and ``limit`` its limit as
-    ``c -> oo`` (``oo``). ``scaled`` checks that a K-Lipschitz T gives ``K`` times a 1-Lipschitz
-    one: ``sup_{||T||_L <= K} = K W_1``, so any fixed K only rescales the critic.
-    """
-    c, K = sp.symbols("c K", positive=True)
-    mu_q = sp.Symbol("mu_q", real=True)
-    gap = sp.Symbol("g", positive=True)  # mu_p - mu_q > 0
-    value = sp.expand(c * (mu_q + gap) - c * mu_q)
-    S = sp.Function("S")
-    lip = sp.Abs(sp.diff(K * S(x), x)) / sp.Abs(sp.diff(S(x), x))
-    return {"value": value, "limit": sp.limit(value, c, sp.oo), "scaled": sp.simplify(lip)}
-
-
-def w1_linear_programs(points, p, q) -> dict:
-    """W_1 between two discrete distributions on ``points`` (1-D), three ways (floats).
-
-    * ``primal`` - the transport problem ``min sum_ij gamma_ij |x_i - x_j|`` over couplings
-      ``gamma >= 0`` with marginals ``p`` and ``q`` (a linear program);
-    * ``dual`` - ``max sum_i T_i (p_i - q_i)`` subject to ``T_i - T_j <= |x_i - x_j|``;
-    * ``cdf`` - ``sum |F_p - F_q| * gap`` (the 1-D formula). ``T`` is the optimal dual critic.
-    """
-    from scipy.optimize import linprog
-
-    xs, p, q = (np.asarray(v, dtype=float) for v in (points, p, q))
-    n = len(xs)
-    cost = np.abs(xs[:, None] - xs[None, :])
-    a_eq = np.vstack([np.kron(np.eye(n), np.ones(n)), np.kron(np.ones(n), np.eye(n))])
-    primal = linprog(cost.ravel(), A_eq=a_eq, b_eq=np.concatenate([p, q]), bounds=(0, None),
-                     method="highs")
-    rows, rhs = [], []
-    for i in range(n):
-        for j in range(n):
-            if i != j:
-                row = np.zeros(n)
-                row[i], row[j] = 1.0, -1.0
-                rows.append(row)
-                rhs.append(cost[i, j])
-    dual = linprog(-(p - q), A_ub=np.array(rows), b_ub=np.array(rhs), bounds=(None, None),
-                   method="highs")
-    gaps = np.diff(xs)
-    cdf = float(np.sum(np.abs(np.cumsum(p - q)[:-1]) * gaps))
-    return {"primal": float(primal.fun), "dual": float(-dual.fun), "cdf": cdf, "T": dual.x}
-
-
 # ----------------------------------------------------------------------------- Lipschitz constraint
-def lipschitz_of_linear_map(W: sp.Matrix) -> dict:
-    """The Lipschitz constant of ``x -> W x``: maximise ``|W x|^2`` subject to ``|x|^2 = 1``.
-
-    Lagrange: the gradient of ``x^T W^T W x - lam (x^T x - 1)`` vanishes iff
-    ``W^T W x = lam x``, so the critical values are the eigenvalues of ``W^T W``. Returns
-    ``stationarity`` (the Lagrange condition, as a matrix expression), ``eigenvalues``,
-    ``sigma_max`` = sqrt of the largest (the spectral norm), ``frobenius`` (an upper bound)
-    and ``sigma_max_float``.
-    """
-    n = W.shape[1]
-    xs = sp.Matrix(sp.symbols(f"x0:{n}", real=True))
-    lam = sp.Symbol("lam", real=True)
-    lagrangian = (xs.T * W.T * W * xs)[0] - lam * ((xs.T * xs)[0] - 1)
-    grad = sp.Matrix([sp.diff(lagrangian, v) for v in xs])
-    stationarity = sp.simplify(grad / 2 - (W.T * W * xs - lam * xs))  # zero matrix
-    eig = list((W.T * W).eigenvals())
-    top = max(eig, key=lambda e: float(e))
-    sigma = sp.sqrt(sp.nsimplify(top))
-    return {"stationarity": stationarity, "eigenvalues": eig, "sigma_max": sp.simplify(sigma),
-            "frobenius": sp.sqrt(sum(v**2 for v in W)), "sigma_max_float": float(sigma)}
-
-
-def power_iteration(W: Tensor, iters: int = 50, seed: int = 0) -> float:
-    """Largest singular value of ``W`` ``(m, n)`` by power iteration on ``W^T W``.
-
-    This is what spectral normalisation (Miyato et al., 2018) runs, one iteration per
-    training step, with the vector carried over between steps.
-    """
-    g = torch.Generator().manual_seed(seed)
-    v = torch.randn(W.shape[1], generator=g, dtype=W.dtype)
-    for _ in range(iters):
-        v = W.T @ (W @ v)
-        v = v / v.norm()
-    return float((W @ v).norm())
-
-
 def clipped_lipschitz_bound(D: nn.Module, bound: float) -> float:
     """Upper bound on the Lipschitz constant of an MLP critic whose weights lie in ``[-c, c]``.
 
@@ -218,21 +88,34 @@ def wdiv_value() -> dict:
     """The optimal value ``W_{k,P} = c(k, P, r) int |Delta|^(P/(P-1)) dx`` (1-D).
 
     After integration by parts the objective is ``int j(T') dx`` with
-    ``j(u) = -u Delta - k r |u|^P``; at ``Delta = -s`` and the optimal slope, sympy simplifies
-    ``j`` to ``coefficient * s^(P/(P-1))``. ``coefficient_L`` is the same with ``r = 1/L``
-    and ``k_2_P_6`` its value at ``k = 2, P = 6`` (the paper's choice).
+    ``j(u) = -u Delta - k r |u|^P``; at ``Delta = -s`` (s > 0) and ``u > 0``,
+    ``j(u) = u s - k r u^P = u (s - k r w)`` with ``w = u^(P-1)``. Returns
+
+    * ``stationarity`` - ``j'(u)`` written in ``w``: ``s - k P r w``; ``w_star`` - its root
+      ``s / (k P r)`` (sympy's ``solve``), the slope ``u* = w_star^(1/(P-1))``;
+    * ``j_star`` - ``j`` at the optimum, ``(P - 1)/P * s * u*``: the ratio ``ratio`` =
+      ``j_star / (s u*)`` is ``(P - 1)/P``, and ``slope_factor`` = ``u* / s^(1/(P-1))`` is
+      ``(k P r)^(-1/(P-1))``, so ``j_star = coefficient * s^(P/(P-1))``;
+    * ``coefficient`` - ``ratio * slope_factor``; ``coefficient_L`` the same with ``r = 1/L``
+      and ``k_2_P_6`` its value at ``k = 2, P = 6`` (the paper's choice).
     """
     el = wdiv_euler_lagrange()
     k, r, P, s, u = (el["symbols"][n] for n in ("k", "r", "P", "s", "u"))
+    w = sp.Symbol("w", positive=True)  # u^(P-1)
     j = u * s - k * r * u**P
-    j_star = j.subs(u, el["slope"])
-    coefficient = sp.simplify(sp.powdenest(sp.expand_power_base(j_star / s ** (P / (P - 1)),
-                                                                force=True), force=True))
+    stationarity = sp.expand(sp.diff(j, u).subs(u**P, u * w))
+    (w_star,) = sp.solve(stationarity, w)
+    u_star = w_star ** (1 / (P - 1))
+    j_w = sp.factor(sp.expand(j.subs(u**P, u * w)).subs(w, w_star))  # still in u
+    ratio = sp.simplify(j_w / (s * u))
+    slope_factor = sp.powdenest(sp.expand_power_base(u_star / s ** (1 / (P - 1)), force=True), force=True)
+    coefficient = ratio * slope_factor
     L = sp.Symbol("L", positive=True)
-    coef_L = sp.simplify(coefficient.subs(r, 1 / L))
-    return {"j_star": j_star, "coefficient": coefficient, "coefficient_L": coef_L,
-            "k_2_P_6": sp.simplify(coef_L.subs({k: 2, P: 6})),
-            "symbols": {**el["symbols"], "L": L}}
+    coef_L = coefficient.subs(r, 1 / L)
+    return {"stationarity": stationarity, "w_star": w_star, "u_star": u_star,
+            "j_star": j_w.subs(u, u_star), "ratio": ratio, "slope_factor": slope_factor,
+            "coefficient": coefficient, "coefficient_L": coef_L,
+            "k_2_P_6": coef_L.subs({k: 2, P: 6}), "symbols": {**el["symbols"], "L": L}}
 
 
 @functools.cache
@@ -293,28 +176,60 @@ def odd_power_at_equal() -> dict:
 
 
 @functools.cache
+def gp_perturbation() -> dict:
+    """Why the WGAN-GP value is a divergence too, and where the argument for it must start.
+
+    ``J(T) = E_p T - E_q T - lam E_r (||grad T|| - 1)^2``, with ``r`` a probability density.
+
+    * ``at_zero`` - ``J(0) = -lam int r``, with ``int r = 1``: ``-lam`` (the penalty is
+      ``lam`` there), so ``T = 0`` is not where the value is 0;
+    * ``penalty_series`` - the penalty of ``T_0 + eps h`` with ``T_0 = <v, x>``, ``||v|| = 1``:
+      ``(||v + eps g|| - 1)^2`` with ``||v + eps g||^2 = 1 + 2 eps c + eps^2 n``
+      (``c = <v, g>``, ``n = ||g||^2``, ``g = grad h``), expanded by sympy: ``c^2 eps^2 +
+      O(eps^3)``, while the gain is linear in ``eps``;
+    * ``best_eps`` and ``best_gain`` - the maximum over ``eps`` of ``eps d - lam C eps^2``
+      (``d = E_p h - E_q h > 0``, ``C = E_r <v, grad h>^2 > 0``): ``d / (2 lam C)`` and
+      ``d^2 / (4 lam C) > 0``.
+    """
+    lam, eps, d, C, n = sp.symbols("lam epsilon d C n", positive=True)
+    c = sp.Symbol("c", real=True)
+    r = sp.Function("r")
+    a, b = sp.symbols("a b", real=True)
+    at_zero = (-sp.integrate(lam * (0 - 1) ** 2 * r(x), (x, a, b))).subs(sp.Integral(r(x), (x, a, b)), 1)
+    series = sp.series((sp.sqrt(1 + 2 * eps * c + eps**2 * n) - 1) ** 2, eps, 0, 3)
+    gain = eps * d - lam * C * eps**2
+    (best,) = sp.solve(sp.diff(gain, eps), eps)
+    return {"at_zero": at_zero, "penalty_series": series, "best_eps": best,
+            "best_gain": sp.factor(gain.subs(eps, best))}
+
+
+@functools.cache
 def sign_convention() -> dict:
     """Writing the critic as ``T`` or as ``-T`` gives the same divergence (no output activation).
 
-    With ``J(T; p, q) = E_p T - E_q T - k E_r |T'|^P``: ``flip`` is ``J(-S; p, q) - J(S; q, p)``
-    (0: the penalty sees ``|-S'| = |S'|``), so ``max_T J(T; p, q) = max_S J(S; q, p)``:
-    ``W_{k,P}`` is symmetric. ``paper_form`` is the paper's ``E_p f - E_q f + k E|f'|^P``
-    (minimised, an infimum <= 0) at ``f = -T``, plus ``J(T)``: 0, so the paper's value is
-    ``-W_{k,P}``.
+    The expectations are integrals against the densities ``p`` (``p_data``), ``q`` (``p_g``) and
+    ``r`` on ``[a, b]``: ``J(T; p, q) = int T p - int T q - k int |T'|^P r``, and sympy's
+    ``integrate`` takes the constant ``-1`` out of each (linearity). ``j_of_minus_s`` is
+    ``J(-S; p, q)`` as sympy writes it; ``flip`` is ``J(-S; p, q) - J(S; q, p)``, simplified (0:
+    the penalty sees ``|-S'| = |S'|``), so ``max_T J(T; p, q) = max_S J(S; q, p)``: ``W_{k,P}`` is
+    symmetric. ``paper_form`` is the paper's ``int f p - int f q + k int |f'|^P r`` (minimised,
+    an infimum <= 0) at ``f = -T``, plus ``J(T)``: 0, so the paper's value is ``-W_{k,P}``.
     """
     k, P = sp.symbols("k P", positive=True)
+    a, b = sp.symbols("a b", real=True)
     S = sp.Function("S")
-    Ep, Eq, Er = (sp.Function(n) for n in ("E_p", "E_q", "E_r"))
+    p, q, r = (sp.Function(n) for n in ("p_data", "p_g", "r"))
+
+    def E(f, density):
+        return sp.integrate(f * density(x), (x, a, b))
 
     def J(fn, first, second):
-        return first(fn) - second(fn) - k * Er(sp.Abs(sp.diff(fn, x)) ** P)
+        return E(fn, first) - E(fn, second) - k * E(sp.Abs(sp.diff(fn, x)) ** P, r)
 
-    flip = sp.simplify(J(-S(x), Ep, Eq) - J(S(x), Eq, Ep))
-    paper = Ep(-T(x)) - Eq(-T(x)) + k * Er(sp.Abs(sp.diff(-T(x), x)) ** P)
-    linear = {Ep(-T(x)): -Ep(T(x)), Eq(-T(x)): -Eq(T(x)), Ep(-S(x)): -Ep(S(x)),
-              Eq(-S(x)): -Eq(S(x))}  # expectations are linear
-    flip = sp.simplify(flip.subs(linear))
-    return {"flip": flip, "paper_form": sp.simplify((paper + J(T(x), Ep, Eq)).subs(linear))}
+    f = -T(x)
+    paper = E(f, p) - E(f, q) + k * E(sp.Abs(sp.diff(f, x)) ** P, r)
+    return {"j_of_minus_s": J(-S(x), p, q), "flip": sp.simplify(J(-S(x), p, q) - J(S(x), q, p)),
+            "paper_form": sp.simplify(paper + J(T(x), p, q))}
 
 
 # ----------------------------------------------------------------------------- 1-D numerics
