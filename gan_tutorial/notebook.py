@@ -38,3 +38,18 @@ def setup(seed: int = 0) -> Mode:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
     print(f"mode: {'quick' if quick else 'full'}, device: {name}")
     return Mode(quick, device)
+
+
+def step_latex(label: str, tex: str) -> str:
+    """One line of a typeset derivation: ``label`` (text, with ``$...$`` for math) then ``tex``."""
+    parts = label.split("$")  # text and $math$ alternate in a label
+    head = "".join(r"\text{" + p + "}" if i % 2 == 0 else p for i, p in enumerate(parts) if p)
+    return head + r":\quad " + tex
+
+
+def show_steps(steps) -> None:
+    """Typeset a derivation in a notebook: one line per ``(what is done, result in LaTeX)``."""
+    from IPython.display import Math, display
+
+    for label, tex in steps:
+        display(Math(step_latex(label, tex)))
