@@ -59,13 +59,35 @@ def test_first_generator_layer_is_a_linear_map():
 # ----------------------------------------------------------------------------- logits
 def test_logit_loss_derivation():
     r = dcgan.logit_loss()
-    assert r["softplus_form_gap"] == 0 and r["grad_gap"] == 0
+    s, y, sigma = r["s"], r["y"], r["sigma"]
+    softplus = lambda u: sp.log(1 + sp.exp(u))  # noqa: E731
+    assert r["neg_log_sigmoid"] == softplus(-s)
+    assert r["one_minus_sigmoid"] == 1 / (sp.exp(s) + 1) and r["neg_log_one_minus"] == softplus(s)
+    assert r["softplus_shift"] == -s
+    assert sp.simplify(r["softplus_form"] - (softplus(s) - y * s)) == 0
+    assert r["grad_in_sigmoid"] == sigma - y
+    assert sp.simplify(r["sigmoid"].subs(s, r["logit_of"]) - sigma) == 0
     assert r["wrong_fake_slope"] == 1 and r["right_fake_limit"] == 0
-    f = sp.lambdify((r["t"], r["y"]), r["grad"], "math")
-    for t, y in [(-3.0, 1.0), (0.5, 0.0), (2.0, 0.3)]:
+    f = sp.lambdify((s, y), r["grad"], "math")
+    loss = sp.lambdify((s, y), r["softplus_form"], "math")
+    for t, label in [(-3.0, 1.0), (0.5, 0.0), (2.0, 0.3)]:
         tt = torch.tensor(t, dtype=torch.float64, requires_grad=True)
-        F.binary_cross_entropy_with_logits(tt, torch.tensor(y, dtype=torch.float64)).backward()
-        assert f(t, y) == pytest.approx(float(tt.grad), abs=1e-12)
+        value = F.binary_cross_entropy_with_logits(tt, torch.tensor(label, dtype=torch.float64))
+        value.backward()
+        assert f(t, label) == pytest.approx(float(tt.grad), abs=1e-12)
+        assert loss(t, label) == pytest.approx(float(value), abs=1e-12)
+
+
+def test_saturation_logits_of_sigmoid_then_bce():
+    r32 = dcgan.saturation_logits(torch.float32, step=0.01)
+    # float32: 1 + e^-s rounds to 1 once e^-s < 2^-24, i.e. s > 24 log 2 = 16.64
+    assert r32["fake"] == pytest.approx(24 * math.log(2), abs=0.011)
+    # below log(1e-12) the gradient is e^s / 1e-12: under 1% of 1 from s = log(1e-14) = -32.24
+    assert r32["real"] == pytest.approx(math.log(1e-14), abs=0.011)
+    assert r32["clamp_logit"] == pytest.approx(math.log(1e-12))
+    assert not r32["with_logits_lost"]
+    r16 = dcgan.saturation_logits(torch.bfloat16, step=0.01)
+    assert 5.5 < r16["fake"] < 7.0 and not r16["with_logits_lost"]
 
 
 def test_sigmoid_then_bce_loses_the_gradient_in_float32():

@@ -6,10 +6,11 @@ Two sympy derivations and their exact numerical companions:
   transposed convolution is the gradient (the adjoint) of a convolution, so it maps a map of
   the convolution's output size back to one of its input size. With kernel 4, stride 2 and
   padding 1 the result simplifies to ``2 i``: the block doubles the size, as DCGAN needs;
-* ``logit_loss`` writes the binary cross-entropy of ``sigmoid(t)`` against a label ``y`` as
-  a function of the logit ``t`` and finds its derivative ``sigmoid(t) - y``, bounded by 1,
-  and its linear growth for confidently wrong logits; ``bce_gradients`` shows what float32
-  does to the same loss when it is computed from ``sigmoid(t)`` (Sigmoid + BCELoss).
+* ``logit_loss`` derives the binary cross-entropy of ``sigmoid(s)`` against a label ``y`` as
+  a softplus of the logit ``s``, ``softplus(s) - y s``, and its derivative ``sigmoid(s) - y``,
+  bounded by 1, and its linear growth for confidently wrong logits; ``bce_gradients`` shows
+  what float32 does to the same loss when it is computed from ``sigmoid(s)`` (Sigmoid +
+  BCELoss), and ``saturation_logits`` finds where its gradient becomes exactly 0.
 
 The architecture itself (Radford et al., 2016) is in :mod:`gan_tutorial.models`.
 """
@@ -72,34 +73,44 @@ def transposed_conv_size() -> dict:
 
 # ----------------------------------------------------------------------------- logits
 def logit_loss() -> dict:
-    """The binary cross-entropy of ``sigmoid(t)`` against a label ``y``, as a function of ``t``.
+    """The binary cross-entropy of ``sigmoid(s)`` against a label ``y``, as a function of the logit ``s``.
 
-    ``L(t, y) = -y log sigmoid(t) - (1 - y) log(1 - sigmoid(t))``. Returns
+    ``L(s, y) = -y log sigmoid(s) - (1 - y) log(1 - sigmoid(s))`` with
+    ``sigmoid(s) = 1 / (1 + e^{-s})``. sympy derives, from that definition alone:
 
-    * ``loss`` - ``L`` written with the logistic function;
-    * ``softplus_form_gap`` - ``L - [log(1 + e^t) - y t]``, simplified by sympy (0: the loss
-      is a softplus of the logit, which ``F.softplus`` evaluates without overflow);
-    * ``grad`` - ``dL/dt`` simplified (``sigmoid(t) - y``: between -1 and 1 for any logit);
-    * ``grad_gap`` - ``grad - (sigmoid(t) - y)`` simplified (0);
-    * ``wrong_fake_slope`` - the limit of ``L(t, 0) / t`` as ``t -> oo``: a fake sample that D
-      calls real with logit ``t`` costs about ``t`` (1: the loss grows linearly, it does not
-      saturate);
-    * ``right_fake_limit`` - ``L(t, 0)`` as ``t -> -oo`` (0).
+    * ``neg_log_sigmoid`` - ``-log sigmoid(s)`` with the logarithm expanded:
+      ``log(1 + e^{-s})``, which is ``softplus(-s)`` (``softplus(u) = log(1 + e^u)``);
+    * ``one_minus_sigmoid`` - ``1 - sigmoid(s)`` simplified: ``1 / (e^s + 1)``, i.e.
+      ``sigmoid(-s)``, so ``neg_log_one_minus`` = ``-log(1 - sigmoid(s))`` = ``log(e^s + 1)``
+      = ``softplus(s)``;
+    * ``softplus_shift`` - ``softplus(-s) - softplus(s)`` simplified: ``-s``;
+    * ``softplus_form`` - ``L`` simplified: ``log(e^s + 1) - y s`` = ``softplus(s) - y s``, which
+      ``F.softplus`` evaluates without overflow;
+    * ``grad`` - ``dL/ds`` simplified; ``logit_of`` - ``s`` solved from ``sigmoid(s) = sigma``
+      (``log(sigma / (1 - sigma))``), and ``grad_in_sigmoid`` - ``grad`` at that ``s``:
+      ``sigma - y``, between -1 and 1 for any logit;
+    * ``wrong_fake_slope`` - the limit of ``L(s, 0) / s`` as ``s -> oo``: a fake sample that D
+      calls real with logit ``s`` costs about ``s`` (1: the loss grows linearly, it does not
+      saturate); ``right_fake_limit`` - ``L(s, 0)`` as ``s -> -oo`` (0).
     """
-    t = sp.symbols("t", real=True)
+    s = sp.symbols("s", real=True)
     y = sp.symbols("y", nonnegative=True)
-    sig = 1 / (1 + sp.exp(-t))
+    sigma = sp.symbols("sigma", positive=True)
+    sig = 1 / (1 + sp.exp(-s))
     loss = -y * sp.log(sig) - (1 - y) * sp.log(1 - sig)
-    softplus_form = sp.log(1 + sp.exp(t)) - y * t
-    grad = sp.simplify(sp.diff(loss, t))
-    gap = sp.simplify(sp.expand_log(sp.simplify(loss - softplus_form), force=True))
+    one_minus = sp.simplify(1 - sig)
+    grad = sp.simplify(sp.diff(loss, s))
+    (logit_of,) = sp.solve(sp.Eq(sig, sigma), s)
     fake = loss.subs(y, 0)
     return {
-        "t": t, "y": y, "loss": loss, "grad": grad,
-        "softplus_form_gap": gap,
-        "grad_gap": sp.simplify(grad - (sig - y)),
-        "wrong_fake_slope": sp.limit(fake / t, t, sp.oo),
-        "right_fake_limit": sp.limit(fake, t, -sp.oo),
+        "s": s, "y": y, "sigma": sigma, "sigmoid": sig, "loss": loss,
+        "neg_log_sigmoid": sp.expand_log(-sp.log(sig), force=True),
+        "one_minus_sigmoid": one_minus, "neg_log_one_minus": sp.expand_log(-sp.log(one_minus), force=True),
+        "softplus_shift": sp.simplify(sp.log(1 + sp.exp(-s)) - sp.log(1 + sp.exp(s))),
+        "softplus_form": sp.simplify(loss), "grad": grad, "logit_of": logit_of,
+        "grad_in_sigmoid": sp.simplify(grad.subs(s, logit_of)),
+        "wrong_fake_slope": sp.limit(fake / s, s, sp.oo),
+        "right_fake_limit": sp.limit(fake, s, -sp.oo),
     }
 
 
@@ -125,6 +136,33 @@ def bce_gradients(logits: Tensor, labels: Tensor, dtype: torch.dtype = torch.flo
     t, y = logits.double(), labels.double()
     out["exact"] = (F.softplus(t) - y * t, torch.sigmoid(t) - y)
     return out
+
+
+def saturation_logits(dtype: torch.dtype = torch.float32, fraction: float = 0.01,
+                      step: float = 0.01) -> dict:
+    """Where Sigmoid + BCELoss loses its gradient on a confidently wrong sample, in ``dtype``.
+
+    Scans logits in ``[-150, 150]`` (spacing ``step``) with :func:`bce_gradients` and calls the
+    gradient lost where its size is below ``fraction`` of the exact ``|sigmoid(s) - y|``
+    (which is at least 1/2 on the wrong side). Returns ``fake`` - the smallest positive logit
+    where a fake sample (label 0) has lost it, ``real`` - the largest negative logit where a
+    real one (label 1) has (None if none in the range), ``with_logits_lost`` - whether the
+    with-logits loss loses it anywhere on those sides, and ``clamp_logit`` - ``log(1e-12)``:
+    PyTorch's BCELoss divides by ``max(p (1 - p), 1e-12)`` in its backward pass, so below that
+    logit a real sample's gradient is about ``e^s / 1e-12`` instead of 1.
+    """
+    import math
+
+    grid = torch.arange(-150.0, 150.0 + step / 2, step, dtype=torch.float64)
+    out, logits_lost = {}, False
+    for side, label, wrong in (("fake", 0.0, grid > 0), ("real", 1.0, grid < 0)):
+        r = bce_gradients(grid, torch.full_like(grid, label), dtype)
+        exact = r["exact"][1].abs()
+        lost = (r["sigmoid_bce"][1].abs() < fraction * exact) & wrong
+        hits = grid[lost]
+        out[side] = None if not lost.any() else float(hits.min() if side == "fake" else hits.max())
+        logits_lost |= bool(((r["with_logits"][1].abs() < fraction * exact) & wrong).any())
+    return {**out, "with_logits_lost": logits_lost, "clamp_logit": math.log(1e-12)}
 
 
 def stable_bce_with_logits(logits: Tensor, labels: Tensor) -> Tensor:
