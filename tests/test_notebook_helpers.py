@@ -4,7 +4,8 @@ from gan_tutorial import notebook
 
 
 def test_a_step_label_alternates_text_and_math():
-    assert notebook.step_latex(r"solve $f'(y) = 0$ for y", "y = 1") == r"\text{solve }f'(y) = 0\text{ for y}:\quad y = 1"
+    expected = r"\text{solve }f'(y) = 0\text{ for y}:\quad y = 1"
+    assert notebook.step_latex(r"solve $f'(y) = 0$ for y", "y = 1") == expected
     assert notebook.step_latex("definition", r"V = 0") == r"\text{definition}:\quad V = 0"
 
 
