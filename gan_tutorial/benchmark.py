@@ -388,12 +388,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel processes; default 1")
     p.add_argument("--out", default="benchmarks/results", help="output folder")
     p.add_argument("--fresh", action="store_true", help="ignore finished runs in --out")
+    p.add_argument("--digits", action="store_true", help="the digit league instead (gan_tutorial.digit_league: "
+                   "--losses names its rows, --steps other than the default replaces their steps; default --out "
+                   "benchmarks/results_digits)")
     p.add_argument("--paper", action="store_true", help="each method in its paper's setting "
                    "(gan_tutorial.paper_settings; default --out benchmarks/results_paper)")
 
 
 def run_from_args(args: argparse.Namespace) -> list[dict]:
-    """Validate the options, then :func:`run_benchmark`."""
+    """Validate the options, then :func:`run_benchmark` (or the digit league with ``--digits``)."""
+    if getattr(args, "digits", False):
+        from .digit_league import digit_methods, run_digit_league
+
+        steps = None if args.steps == Setting().steps else args.steps
+        out = "benchmarks/results_digits" if args.out == "benchmarks/results" else args.out
+        return run_digit_league(digit_methods(args.losses, steps), range(args.seeds), out, args.jobs,
+                                log=lambda s: print(s, flush=True))
     for d in args.data:
         if d not in DATASETS:
             raise ConfigError(f"unknown data set {d!r} for the benchmark: use ring8 or grid25.")

@@ -1,0 +1,253 @@
+"""The digit league: the course's image methods on real digits, one protocol, several seeds.
+
+Every run trains on the 4,000 training digits of :func:`gan_tutorial.metrics.mnist5k_split`
+(the 1,000 held-out digits are used only for scoring), draws 1,000 samples of G for fixed
+codes, stores them as ``uint8`` images (pixel ``round((x + 1) * 127.5)``) and scores exactly
+those stored images with :func:`gan_tutorial.metrics.digit_protocol` (distance to the
+held-out digits, and the floor of 1,000 training digits against them). A method is a
+registered loss plus its settings (:data:`METHODS`, written once here); ``run_digit_league``
+writes into ``out``:
+
+* ``runs.jsonl`` (one record per finished run: an interrupted league resumes) and ``runs.csv``
+  (``method, seed, fd, floor, ratio, steps, wall_time_s, error``);
+* ``summary.csv`` (``method, seeds, fd, fd_se, floor, floor_std, ratio``) and ``table.md``;
+* ``samples.npz``: key ``"<method>/<seed>"``, the 1,000 scored samples ``(1000, 28, 28)`` uint8;
+* ``samples_<method>.png``: 64 samples of seed 0.
+
+``benchmarks/digit_league.py`` and ``gan-tutorial benchmark --digits`` call :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import losses, metrics
+from .config import TrainConfig
+from .errors import ConfigError, GanTutorialError
+from .models import DCGANDiscriminator, DCGANGenerator
+
+LATENT_DIM = 64
+
+
+@dataclass(frozen=True)
+class DigitMethod:
+    """A row of the digit league: a registered ``loss`` and the settings it trains with."""
+
+    name: str
+    loss: str
+    steps: int = 3000
+    batch_size: int = 64
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    n_critic: int = 1
+    optimizer: str = "adam"
+    lr_decay: str = "constant"
+    width: int = 64
+    note: str = ""
+
+
+METHODS = [
+    DigitMethod("ns", "ns", lr=1e-3, lr_decay="linear", note="chapter 2's wider run: lr 1e-3 falling to 0"),
+    DigitMethod("wgan", "wgan", lr=5e-5, optimizer="rmsprop", n_critic=5, note="Arjovsky et al. (2017), Algorithm 1"),
+    DigitMethod("wgan_gp", "wgan_gp", lr=1e-4, betas=(0.0, 0.9), n_critic=5,
+                note="Gulrajani et al. (2017), Algorithm 1"),
+    DigitMethod("wgan_div", "wgan_div", lr=2e-4, betas=(0.5, 0.9), note="Wu et al. (2018): k = 2, p = 6"),
+    DigitMethod("sphere_r1", "sphere_r1", lr=2e-4, betas=(0.5, 0.9), note="Sphere GAN, R = 1, D on S^16"),
+    DigitMethod("sphere_r3", "sphere", lr=2e-4, betas=(0.5, 0.9), note="Sphere GAN, R = 3, D on S^16"),
+    DigitMethod("gan_qp", "gan_qp", lr=2e-4, betas=(0.5, 0.999), note="GAN-QP, the base of O-GAN"),
+    DigitMethod("ogan", "ogan", lr=2e-4, betas=(0.5, 0.999), note="O-GAN on GAN-QP (chapter 5)"),
+    DigitMethod("ogan_mse", "ogan_mse", lr=2e-4, betas=(0.5, 0.999), note="chapter 5's squared-error ablation"),
+]
+"""The league's rows, in their order (settings not yet tuned per method: see the chapters)."""
+
+VECTOR_DIM = 16  # out_dim of a vector D whose loss does not read z (Sphere GAN)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Images in [-1, 1] ``(N, 1, 28, 28)`` -> ``uint8`` ``(N, 28, 28)``, pixel ``round((x + 1) * 127.5)``."""
+    return torch.round((x.float().clamp(-1, 1) + 1) * 127.5).to(torch.uint8)[:, 0].numpy()
+
+
+def from_uint8(u: np.ndarray) -> torch.Tensor:
+    """The inverse of :func:`to_uint8` up to rounding: ``(N, 28, 28)`` uint8 -> ``(N, 1, 28, 28)`` in [-1, 1]."""
+    return torch.from_numpy(u.astype(np.float32))[:, None] / 127.5 - 1
+
+
+def build_models(method: DigitMethod) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The DCGAN G and D of width ``method.width`` for 28x28 digits, D as the loss needs it."""
+    if method.loss == "sphere_r1" and "sphere_r1" not in losses.LOSSES:
+        losses.register(losses.sphere_loss(1))
+    loss = losses.get_loss(method.loss)
+    out_dim = None if loss.output == "scalar" else LATENT_DIM if loss.uses_z else VECTOR_DIM
+    G = DCGANGenerator(LATENT_DIM, 1, 28, width=method.width)
+    D = DCGANDiscriminator(1, 28, width=method.width, batch_norm=loss.penalty is None, out_dim=out_dim)
+    return G, D
+
+
+def run_one(method: DigitMethod, seed: int, x_train: torch.Tensor, classifier,
+            device: str = "cpu") -> tuple[dict, np.ndarray]:
+    """Train ``method`` with ``seed`` on ``x_train``; returns its record and its 1,000 uint8 samples."""
+    from .train import fit, sample
+
+    torch.manual_seed(seed)
+    G, D = build_models(method)
+    config = TrainConfig(loss=method.loss, steps=method.steps, batch_size=method.batch_size, lr_d=method.lr,
+                         lr_g=method.lr, betas=method.betas, n_critic=method.n_critic, optimizer=method.optimizer,
+                         lr_decay=method.lr_decay, seed=seed, device=device, progress=False, n_samples=16,
+                         log_every=max(1, method.steps // 20))
+    t0, error = time.perf_counter(), ""
+    try:
+        fit(G, D, x_train, config)
+    except GanTutorialError as exc:  # a diverged run is a result; a bug is not
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    seconds = time.perf_counter() - t0
+    z = torch.randn(metrics.N_SCORED_DIGITS, LATENT_DIM, generator=torch.Generator().manual_seed(10_000 + seed))
+    images = to_uint8(torch.nan_to_num(sample(G, z.to(device)).cpu(), nan=-1.0))
+    score = metrics.digit_protocol(from_uint8(images), classifier)  # exactly the stored images
+    record = {"method": method.name, "loss": method.loss, "seed": seed, "fd": round(score["distance"], 4),
+              "floor": round(score["floor"], 4), "floor_std": round(score["floor_std"], 4),
+              "ratio": round(score["ratio"], 3), "steps": method.steps, "wall_time_s": round(seconds, 1),
+              "error": error, "setting": json.dumps(dataclasses.asdict(method), sort_keys=True)}
+    return record, images
+
+
+def summarise(records: list[dict], order: list[str]) -> list[dict]:
+    """One row per method: mean distance over seeds, its standard error, and the floor."""
+    rows = []
+    for name in order:
+        rs = [r for r in records if r["method"] == name]
+        if not rs:
+            continue
+        fd = np.array([r["fd"] for r in rs], dtype=float)
+        se = float(fd.std(ddof=1) / math.sqrt(len(fd))) if len(fd) > 1 else float("nan")
+        floor = float(np.mean([r["floor"] for r in rs]))
+        rows.append({"method": name, "seeds": len(rs), "fd": round(float(fd.mean()), 3), "fd_se": round(se, 3),
+                     "floor": round(floor, 3), "floor_std": rs[0]["floor_std"],
+                     "ratio": round(float(fd.mean()) / floor, 2)})
+    return rows
+
+
+def write_results(records: list[dict], method_list: list[DigitMethod], out: Path) -> None:
+    """runs.csv, summary.csv, table.md, samples.npz and one sample figure per method."""
+    order = [m.name for m in method_list]
+    records = sorted(records, key=lambda r: (order.index(r["method"]), r["seed"]))
+    fields = ["method", "loss", "seed", "fd", "floor", "ratio", "steps", "wall_time_s", "error"]
+    with open(out / "runs.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fields)
+        w.writeheader()
+        w.writerows({k: r[k] for k in fields} for r in records)
+    rows = summarise(records, order)
+    with open(out / "summary.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, ["method", "seeds", "fd", "fd_se", "floor", "floor_std", "ratio"])
+        w.writeheader()
+        w.writerows(rows)
+    notes = {m.name: m for m in method_list}
+    lines = ["| method | seeds | Frechet digit distance | floor | ratio | steps | setting |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = notes[r["method"]]
+        se = "" if math.isnan(r["fd_se"]) else f" ± {r['fd_se']:.1f}"
+        lines.append(f"| `{r['method']}` | {r['seeds']} | {r['fd']:.1f}{se} | {r['floor']:.2f} | {r['ratio']:.1f} | "
+                     f"{m.steps:,} | {m.optimizer} lr {m.lr:g}, n_critic {m.n_critic}, {m.lr_decay}; {m.note} |")
+    (out / "table.md").write_text("Digit league: 1,000 samples of G against the 1,000 held-out digits of `mnist5k` "
+                                  "(`metrics.digit_protocol`), GANs trained on the 4,000 training digits; mean ± "
+                                  "standard error over seeds; ratio = distance / floor.\n\n" + "\n".join(lines) + "\n")
+    arrays = {f"{r['method']}/{r['seed']}": np.load(out / "runs" / f"{r['method']}_{r['seed']}.npy") for r in records}
+    np.savez_compressed(out / "samples.npz", **arrays)
+    for name in order:
+        if f"{name}/0" in arrays:
+            _sample_figure(arrays[f"{name}/0"][:64], f"{name}, seed 0", out / f"samples_{name}.png")
+
+
+def _sample_figure(images: np.ndarray, title: str, path: Path) -> None:
+    from matplotlib.figure import Figure  # a figure of its own: the caller's backend is left alone
+
+    from .plots import image_grid
+
+    fig = Figure(figsize=(4, 4.3))
+    ax = fig.subplots()
+    ax.imshow(image_grid(from_uint8(images), nrow=8)[..., 0], cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | Path = "benchmarks/results_digits",
+                     jobs: int = 1, log=print) -> list[dict]:
+    """Run every (method, seed) not already in ``out/runs.jsonl`` under the same setting; write the tables."""
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    log_path = out / "runs.jsonl"
+    wanted = {m.name: json.dumps(dataclasses.asdict(m), sort_keys=True) for m in method_list}
+    done = {}
+    if log_path.exists():
+        for line in log_path.read_text().splitlines():
+            r = json.loads(line)
+            if wanted.get(r["method"]) == r["setting"] and (out / "runs" / f"{r['method']}_{r['seed']}.npy").exists():
+                done[r["method"], r["seed"]] = r
+    todo = [(m, s) for s in seeds for m in method_list if (m.name, s) not in done]
+    log(f"digit league: {len(method_list)} methods x {len(list(seeds))} seeds; {len(done)} done, {len(todo)} to run")
+    (x_train, _), _ = metrics.mnist5k_split()
+    classifier, _ = metrics.digit_classifier()
+
+    def finish(record, images):
+        np.save(out / "runs" / f"{record['method']}_{record['seed']}.npy", images)
+        with open(log_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        done[record["method"], record["seed"]] = record
+        log(f"{record['method']} seed {record['seed']}: distance {record['fd']:.1f} ({record['ratio']:.1f}x the floor "
+            f"{record['floor']:.2f}), {record['wall_time_s']:.0f} s {record['error']}")
+        write_results(list(done.values()), method_list, out)
+
+    if jobs > 1 and len(todo) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            futures = [pool.submit(run_one, m, s, x_train, classifier) for m, s in todo]
+            for fut in as_completed(futures):
+                finish(*fut.result())
+    else:
+        for m, s in todo:
+            finish(*run_one(m, s, x_train, classifier))
+    records = [r for (name, _), r in done.items() if name in wanted]
+    if records:
+        write_results(records, method_list, out)
+    return records
+
+
+def digit_methods(names: list[str] | None, steps: int | None = None) -> list[DigitMethod]:
+    """The rows named (default all), with ``steps`` replaced when given."""
+    by_name = {m.name: m for m in METHODS}
+    unknown = [n for n in names or [] if n not in by_name]
+    if unknown:
+        raise ConfigError(f"unknown digit-league method(s) {', '.join(unknown)}: use {', '.join(by_name)}.")
+    chosen = [by_name[n] for n in names] if names else list(METHODS)
+    return [dataclasses.replace(m, steps=steps) for m in chosen] if steps else chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="digit_league", description=__doc__.split("\n")[0])
+    p.add_argument("--methods", nargs="*", help=f"rows (default all): {', '.join(m.name for m in METHODS)}")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1; default 3")
+    p.add_argument("--steps", type=int, help="replace every row's steps (a shorter trial)")
+    p.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    p.add_argument("--out", default="benchmarks/results_digits")
+    args = p.parse_args(argv)
+    if args.seeds < 1 or args.jobs < 1 or (args.steps is not None and args.steps < 1):
+        raise ConfigError("--seeds, --jobs and --steps must be positive integers.")
+    run_digit_league(digit_methods(args.methods, args.steps), range(args.seeds), args.out, args.jobs,
+                     log=lambda s: print(s, flush=True))
+    return 0
