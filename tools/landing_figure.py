@@ -35,7 +35,7 @@ OUT = ROOT / "book" / "landing_samples.png"
 SOURCES = {
     1: ("01_minimax", "ch1-fig-ring8", -1, "1. non-saturating GAN on ring8:\nthe eight modes"),
     2: ("02_dcgan", "ch2-fig-conditional", 0, "2. conditional DCGAN:\nFD 12.1 (2.7x the floor)"),
-    3: ("03_wgan_div", "ch3-fig-digits", 2, "3. WGAN-div, 300 CPU steps:\nFD 1010"),
+    3: ("03_wgan_div", "ch3-fig-digits", 2, "3. WGAN-div, 2,000 CPU steps:\nFD 121"),
     4: ("04_sphere_gan", "ch4-fig-digits", 2, "4. Sphere GAN (R=3, S^2):\nFDD 208"),
     5: ("05_o_gan", "ch5-fig-recon", None, "5. O-GAN: x and G(N(E(x))),\nlabel kept 84%"),
 }
