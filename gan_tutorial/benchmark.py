@@ -88,8 +88,8 @@ class Setting:
                            log_every=max(1, self.steps // 20), **fields)
 
 
-_LATER_FIELDS = {"lr_g": None, "n_critic": 1, "optimizer": "adam", "penalty_weight": None, "d_hidden": None,
-                 "d_depth": None, "g_batch_norm": False, "d_maxout": 0}
+# added after the first results were committed: left out of setting_id at their defaults
+_LATER_FIELDS = ("lr_g", "n_critic", "optimizer", "penalty_weight", "d_hidden", "d_depth", "g_batch_norm", "d_maxout")
 
 
 def spectral_norm_d(D: nn.Module, setting: Setting) -> nn.Module:
@@ -278,8 +278,9 @@ def setting_id(setting: Setting) -> str:
     """A short fingerprint of the whole setting: finished runs are reused only under the same one."""
     import hashlib
 
+    defaults = {f.name: f.default for f in dataclasses.fields(Setting)}
     fields = {k: v for k, v in dataclasses.asdict(setting).items()  # later fields at their defaults
-              if k not in _LATER_FIELDS or v != _LATER_FIELDS[k]}       # leave older ids unchanged
+              if k not in _LATER_FIELDS or v != defaults[k]}            # leave older ids unchanged
     blob = json.dumps(fields, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
 

@@ -16,18 +16,8 @@ MLPs (3 x 128, latent 8). ``benchmarks/mode_collapse.py --paper`` runs them into
 
 from __future__ import annotations
 
-from .benchmark import Method, Setting
-from .regularizers import spectral_norm, spectral_regularization
-
-
-def spectral_norm_d(D, setting):
-    """Spectral normalisation of every layer of D (Miyato et al., 2018)."""
-    return spectral_norm(D)
-
-
-def sr_dynamic_d(D, setting):
-    """Dynamic spectral regularization, the course's reading of the equation (Liu et al., 2019)."""
-    return spectral_regularization(D, "dynamic")
+from .benchmark import Method, Setting, spectral_norm_d, spectral_regularization_d
+from .regularizers import spectral_regularization
 
 
 def sr_authors_d(D, setting):
@@ -64,7 +54,7 @@ PAPER_METHODS = [
            note="the course's VEEGAN objective (softplus, ALI term for F, alternating) in the authors' setting"),
     Method("hinge+sn", loss="hinge", d_transform=spectral_norm_d, setting=Setting(**_SN_SR),
            note="Miyato et al. (2018): hinge loss, Adam lr 2e-4, betas (0, 0.9), n_critic 5"),
-    Method("hinge+sr", loss="hinge", d_transform=sr_dynamic_d, setting=Setting(**_SN_SR),
+    Method("hinge+sr", loss="hinge", d_transform=spectral_regularization_d, setting=Setting(**_SN_SR),
            note="Liu et al. (2019), their configs/sr.yml; the course's dynamic compensation"),
     Method("hinge+sr_authors", loss="hinge", d_transform=sr_authors_d, setting=Setting(**_SN_SR),
            note="as hinge+sr, with the compensation of the authors' code"),
