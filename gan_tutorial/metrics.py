@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import ShapeError
+from .errors import ConfigError, ShapeError
 from .sampling import evaluating, sample
 
 
@@ -212,7 +212,7 @@ N_SCORED_DIGITS = 1000  # samples of G scored, and training digits per floor dra
 
 
 def digit_protocol(samples: Tensor, classifier: DigitClassifier | None = None, floor_draws: int = 5,
-                   seed: int = 0) -> dict:
+                   seed: int = 0, reference: str = "held-out") -> dict:
     """The course's one image-quality protocol: G's distance and the floor, on one held-out set.
 
     ``distance``: the Frechet digit distance of ``samples`` (the first 1,000 are scored) to
@@ -220,21 +220,30 @@ def digit_protocol(samples: Tensor, classifier: DigitClassifier | None = None, f
     1,000 of the 4,000 *training* digits drawn without replacement, mean over ``floor_draws``
     draws (``floor_std`` their spread): what a G that reproduced the training set would score.
     GANs train on the training digits only; the held-out ones are used only here.
+
+    ``floor_draws=0`` skips the floor (``floor`` and ``ratio`` are NaN): for curves over
+    training. ``reference="training"`` scores against the first 1,000 training digits
+    instead, the score used to *choose* settings, so that tuning never sees a held-out digit.
     """
     if len(samples) < N_SCORED_DIGITS:
         raise ShapeError(f"score {N_SCORED_DIGITS} samples of G (the protocol's sample size), got "
                          f"{len(samples)}: draw more with train.sample(G, z) for z of that size.")
+    if reference not in ("held-out", "training") or floor_draws < 0:
+        raise ConfigError(f"digit_protocol takes reference='held-out' or 'training' and floor_draws >= 0, got "
+                          f"reference={reference!r}, floor_draws={floor_draws}.")
     classifier = classifier if classifier is not None else digit_classifier()[0]
     (x_tr, _), (x_te, _) = mnist5k_split()
-    ref = gaussian_stats(digit_features(classifier, x_te))
     g = torch.Generator().manual_seed(seed)
+    tuning_set = x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(1))[:N_SCORED_DIGITS]]
+    ref = gaussian_stats(digit_features(classifier, x_te if reference == "held-out" else tuning_set))
     floors = torch.tensor([
         frechet_distance(*gaussian_stats(digit_features(classifier, x_tr[torch.randperm(len(x_tr), generator=g)
                                                                          [:N_SCORED_DIGITS]])), *ref)
-        for _ in range(floor_draws)])
+        for _ in range(floor_draws if reference == "held-out" else 0)])
     distance = frechet_distance(*gaussian_stats(digit_features(classifier, samples[:N_SCORED_DIGITS])), *ref)
-    return {"distance": distance, "floor": float(floors.mean()),
-            "floor_std": float(floors.std()) if floor_draws > 1 else 0.0, "ratio": distance / float(floors.mean())}
+    floor = float(floors.mean()) if len(floors) else float("nan")
+    return {"distance": distance, "floor": floor, "floor_std": float(floors.std()) if len(floors) > 1 else 0.0,
+            "ratio": distance / floor}
 
 
 # ---- chapter 6: singular-value spectra of D's weights (spectral collapse) ----

@@ -122,3 +122,20 @@ def test_digit_protocol_scores_against_the_held_out_digits_and_its_floor_is_trai
     assert r5["distance"] == pytest.approx(r["distance"], rel=1e-6) and r5["floor_std"] > 0
     with pytest.raises(ShapeError, match="score 1000 samples"):
         metrics.digit_protocol(first_draw[:999], classifier)
+
+
+def test_digit_protocol_tuning_reference_is_a_fixed_draw_of_training_digits_and_the_floor_can_be_skipped():
+    from gan_tutorial import metrics
+    from gan_tutorial.errors import ConfigError
+
+    classifier = metrics.DigitClassifier()
+    torch.manual_seed(0)
+    (x_tr, _), (x_te, _) = metrics.mnist5k_split()
+    tuning_set = x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(1))[:1000]]
+    r = metrics.digit_protocol(tuning_set, classifier, reference="training")
+    assert r["distance"] == pytest.approx(0.0, abs=1e-3)  # the samples are the reference itself
+    assert math.isnan(r["floor"]) and math.isnan(r["ratio"])  # no floor against training digits
+    held_out = metrics.digit_protocol(tuning_set, classifier, floor_draws=0)
+    assert held_out["distance"] > 1e-2 and math.isnan(held_out["floor"])
+    with pytest.raises(ConfigError, match="reference"):
+        metrics.digit_protocol(tuning_set, classifier, reference="test")
