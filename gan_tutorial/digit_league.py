@@ -57,22 +57,23 @@ class DigitMethod:
 
 
 METHODS = [
-    DigitMethod("ns", "ns", note="chapter 2's DCGAN"),
-    DigitMethod("wgan", "wgan", lr=5e-5, optimizer="rmsprop", n_critic=5, steps=800,
+    DigitMethod("ns", "ns", lr=1e-3, note="chapter 2's DCGAN"),
+    DigitMethod("wgan", "wgan", lr=2e-4, optimizer="rmsprop", n_critic=5, steps=800,
                 note="clipping, RMSProp and n_critic 5 as in Arjovsky et al. (2017); 800 G steps = 4,000 D steps"),
-    DigitMethod("wgan_gp", "wgan_gp", betas=(0.5, 0.9),
+    DigitMethod("wgan_gp", "wgan_gp", lr=1e-3, betas=(0.5, 0.9),
                 note="Gulrajani et al.'s penalty (lambda 10); n_critic 1 and WGAN-div's betas, so the two differ "
                      "only in the penalty"),
-    DigitMethod("wgan_div", "wgan_div", betas=(0.5, 0.9), note="Wu et al. (2018): k = 2, p = 6"),
-    DigitMethod("sphere_r1", "sphere_r1", betas=(0.5, 0.9), note="Sphere GAN, R = 1, D on S^16"),
-    DigitMethod("sphere_r3", "sphere", betas=(0.5, 0.9), note="Sphere GAN, R = 3, D on S^16"),
-    DigitMethod("gan_qp", "gan_qp", note="GAN-QP, the base of O-GAN"),
-    DigitMethod("ogan", "ogan", note="O-GAN on GAN-QP (chapter 5)"),
-    DigitMethod("ogan_mse", "ogan_mse", note="chapter 5's squared-error ablation"),
+    DigitMethod("wgan_div", "wgan_div", lr=1e-3, betas=(0.5, 0.9), note="Wu et al. (2018): k = 2, p = 6"),
+    DigitMethod("sphere_r1", "sphere_r1", lr=1e-3, betas=(0.5, 0.9), note="Sphere GAN, R = 1, D on S^16"),
+    DigitMethod("sphere_r3", "sphere", lr=1e-3, betas=(0.5, 0.9), note="Sphere GAN, R = 3, D on S^16"),
+    DigitMethod("gan_qp", "gan_qp", lr=1e-3, note="GAN-QP, the base of O-GAN"),
+    DigitMethod("ogan", "ogan", lr=1e-3, note="O-GAN on GAN-QP (chapter 5)"),
+    DigitMethod("ogan_mse", "ogan_mse", lr=1e-3, note="chapter 5's squared-error ablation"),
 ]
 """The league's rows, in their order. Every row: DCGAN of width 32, batch 64, learning rate
-falling linearly to 0, 2,000 G steps (``wgan``: see its note); the learning rate chosen by
-:func:`run_tuning` (``tuning.csv``)."""
+falling linearly to 0, 2,000 G steps (``wgan``: see its note); ``lr`` is the one of the two
+candidates of :func:`tuning_candidates` that :func:`run_tuning` scored lower on training digits
+(``benchmarks/results_digits/tuning.csv``; a test checks the choice)."""
 
 VECTOR_DIM = 16  # out_dim of a vector D whose loss does not read z (Sphere GAN)
 

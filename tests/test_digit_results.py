@@ -1,5 +1,6 @@
 """Reading the digit league back: the verdicts of the papers' comparisons, and the folder's files."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -62,3 +63,34 @@ def test_a_live_league_reads_back_its_samples_models_and_curves(tmp_path, monkey
     assert D(league.samples("ogan")[:2]).shape == (2, digit_league.LATENT_DIM)
     assert league.summary["ogan"]["seeds"] == 1
     assert league.row("ogan") == f"{record['fd']:.1f} (1 seed) ({record['ratio']:.1f}x the floor)"
+
+
+COMMITTED = digit_results.RESULTS  # benchmarks/results_digits, from the repository root (pytest's cwd)
+
+
+def test_the_committed_league_rescores_from_its_saved_images():
+    from gan_tutorial import metrics
+
+    league = digit_results.load(COMMITTED)
+    classifier, _ = metrics.digit_classifier()
+    assert {m.name for m in digit_league.METHODS} == set(league.summary)
+    for r in league.records:
+        again = metrics.digit_protocol(league.samples(r["method"], r["seed"]), classifier, floor_draws=0)
+        assert again["distance"] == pytest.approx(r["fd"], abs=1e-3), (r["method"], r["seed"])
+    for name, row in league.summary.items():
+        fds = [r["fd"] for r in league.runs(name)]
+        assert row["seeds"] == len(fds) == 3 and row["fd"] == pytest.approx(np.mean(fds), abs=1e-3)
+        assert row["fd_se"] == pytest.approx(np.std(fds, ddof=1) / np.sqrt(3), abs=1e-3)
+
+
+def test_each_row_runs_the_learning_rate_its_tuning_chose():
+    league = digit_results.load(COMMITTED)
+    best = {}
+    for r in league.tuning:
+        if not r["error"] and (r["method"] not in best or r["fd_training"] < best[r["method"]][1]):
+            best[r["method"]] = (r["lr"], r["fd_training"])
+    assert {m.name: m.lr for m in digit_league.METHODS} == {name: lr for name, (lr, _) in best.items()}
+    assert {len([r for r in league.tuning if r["method"] == m.name]) for m in digit_league.METHODS} == {2}
+    settings = {json.loads(r["setting"])["name"]: json.loads(r["setting"]) for r in league.records}
+    for m in digit_league.METHODS:  # the committed runs are the rows as written in the package
+        assert settings[m.name] == json.loads(json.dumps(dataclasses.asdict(m))), m.name
