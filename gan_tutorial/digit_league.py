@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from . import losses, metrics
-from .config import TrainConfig
+from .config import TrainConfig, resolve_device
 from .errors import ConfigError, GanTutorialError
 from .models import DCGANDiscriminator, DCGANGenerator
 
@@ -228,7 +228,7 @@ def _sample_figure(images: np.ndarray, title: str, path: Path) -> None:
 
 
 def _execute(todo, x_train, classifier, jobs: int, finish, reference: str = "held-out",
-             models_dir: Path | None = None) -> None:
+             models_dir: Path | None = None, device: str = "cpu") -> None:
     """``run_one`` for every ``(method, seed)`` in ``todo``, ``jobs`` processes of one thread each."""
     if jobs > 1 and len(todo) > 1:
         import multiprocessing
@@ -236,13 +236,13 @@ def _execute(todo, x_train, classifier, jobs: int, finish, reference: str = "hel
 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                                  initializer=torch.set_num_threads, initargs=(1,)) as pool:
-            futures = [pool.submit(run_one, m, s, x_train, classifier, reference=reference, models_dir=models_dir)
-                       for m, s in todo]
+            futures = [pool.submit(run_one, m, s, x_train, classifier, device, reference=reference,
+                                   models_dir=models_dir) for m, s in todo]
             for fut in as_completed(futures):
                 finish(*fut.result())
     else:
         for m, s in todo:
-            finish(*run_one(m, s, x_train, classifier, reference=reference, models_dir=models_dir))
+            finish(*run_one(m, s, x_train, classifier, device, reference=reference, models_dir=models_dir))
 
 
 TUNING_STEPS = 500
@@ -289,7 +289,7 @@ def run_tuning(method_list: list[DigitMethod], out: str | Path = "benchmarks/res
 
 
 def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | Path = "benchmarks/results_digits",
-                     jobs: int = 1, log=print) -> list[dict]:
+                     jobs: int = 1, log=print, device: str = "cpu") -> list[dict]:
     """Run every (method, seed) not already in ``out/runs.jsonl`` under the same setting; write the tables."""
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -316,7 +316,7 @@ def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | 
         write_results(list(done.values()), method_list, out)
 
     (out / "models").mkdir(exist_ok=True)
-    _execute(todo, x_train, classifier, jobs, finish, models_dir=out / "models")
+    _execute(todo, x_train, classifier, jobs, finish, models_dir=out / "models", device=device)
     records = [r for (name, _), r in done.items() if name in wanted]
     if records:
         write_results(records, method_list, out)
@@ -340,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="replace every row's steps (a shorter trial)")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     p.add_argument("--out", default="benchmarks/results_digits")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto; one process per job")
     p.add_argument("--tune", action="store_true", help=f"the tuning runs instead: two learning rates per row, "
                    f"{TUNING_STEPS:,} steps, scored against training digits (tuning.csv)")
     args = p.parse_args(argv)
@@ -349,5 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.tune:
         run_tuning(digit_methods(args.methods), args.out, args.jobs, log=log)
     else:
-        run_digit_league(digit_methods(args.methods, args.steps), range(args.seeds), args.out, args.jobs, log=log)
+        device = str(resolve_device(args.device))
+        if device != "cpu" and args.jobs > 1:
+            raise ConfigError(f"--jobs {args.jobs} forks processes, which {device} does not survive: use --jobs 1 "
+                              "on a GPU (one run at a time is fast there).")
+        run_digit_league(digit_methods(args.methods, args.steps), range(args.seeds), args.out, args.jobs, log=log,
+                         device=device)
     return 0

@@ -61,3 +61,9 @@ def test_the_command_line_runs_the_league(tmp_path):
                           "--seeds", "1", "--steps", "2", "--out", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "ns seed 0: distance" in out.stdout and (tmp_path / "runs.csv").exists()
+
+
+def test_a_league_off_the_cpu_refuses_forked_jobs():
+    # "meta" stands in for a GPU: any device but the CPU cannot be shared by forked processes
+    with pytest.raises(ConfigError, match="use --jobs 1"):
+        digit_league.main(["--device", "meta", "--jobs", "2", "--methods", "ns"])
