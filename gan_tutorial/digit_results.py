@@ -178,3 +178,21 @@ def plot_losses(results: LeagueResults, method: str, ax, seed: int = 0):
     ax.set_title(f"{method}, seed {seed}")
     ax.legend(fontsize=8)
     return ax
+
+
+@torch.no_grad()
+def class_mix(results: LeagueResults, method: str, classifier) -> dict:
+    """Which digits a row's scored samples are, read by the digit classifier, over every seed.
+
+    ``counts``: per class, the mean count per 1,000 samples; ``kl``: KL(uniform || the samples'
+    class frequencies) in nats, 0 for the balanced mix of the held-out digits; ``missing``: the
+    classes under 10 per 1,000 on average.
+    """
+    counts = torch.zeros(10)
+    runs = results.runs(method)
+    for r in runs:
+        counts += torch.bincount(classifier(results.samples(method, r["seed"])).argmax(1), minlength=10).float()
+    counts /= len(runs)
+    q = (counts / counts.sum()).clamp_min(1e-6)
+    kl = float((0.1 * torch.log(0.1 / q)).sum())
+    return {"counts": counts.tolist(), "kl": kl, "missing": [c for c in range(10) if counts[c] < 10]}

@@ -94,3 +94,22 @@ def test_each_row_runs_the_learning_rate_its_tuning_chose():
     settings = {json.loads(r["setting"])["name"]: json.loads(r["setting"]) for r in league.records}
     for m in digit_league.METHODS:  # the committed runs are the rows as written in the package
         assert settings[m.name] == json.loads(json.dumps(dataclasses.asdict(m))), m.name
+
+
+def test_class_mix_counts_the_classes_the_classifier_reads(tmp_path):
+    league = _league(tmp_path, {"a": [1.0, 2.0]})
+    images = np.zeros((1000, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "samples.npz", **{"a/0": images, "a/1": images})
+
+    def cycling(x):  # reads sample i as class i mod 10: a balanced mix
+        return torch.nn.functional.one_hot(torch.arange(len(x)) % 10, 10).float()
+
+    def threes(x):
+        return torch.nn.functional.one_hot(torch.full((len(x),), 3), 10).float()
+
+    balanced = digit_results.class_mix(league, "a", cycling)
+    assert balanced["counts"] == [100.0] * 10 and balanced["kl"] == pytest.approx(0.0, abs=1e-9)
+    assert balanced["missing"] == []
+    only3 = digit_results.class_mix(league, "a", threes)
+    assert only3["counts"][3] == 1000.0 and only3["missing"] == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert only3["kl"] == pytest.approx(0.1 * (9 * np.log(0.1 / 1e-6) + np.log(0.1)), rel=1e-4)
