@@ -380,7 +380,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--losses", nargs="*", help="methods (default: all): "
                    f"{', '.join(m.name for m in METHODS)}, or any registered loss")
     p.add_argument("--data", nargs="*", default=list(DATASETS), help="ring8 grid25 (default both)")
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1; default 5")
+    p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1; default 5 (3 with --digits)")
     p.add_argument("--steps", type=int, default=s.steps, help=f"generator steps; default {s.steps}")
     p.add_argument("--batch-size", type=int, default=s.batch_size)
     p.add_argument("--lr", type=float, default=s.lr, help="lr_d = lr_g")
@@ -403,11 +403,15 @@ def run_from_args(args: argparse.Namespace) -> list[dict]:
 
         steps = None if args.steps == Setting().steps else args.steps
         out = "benchmarks/results_digits" if args.out == "benchmarks/results" else args.out
-        return run_digit_league(digit_methods(args.losses, steps), range(args.seeds), out, args.jobs,
+        seeds = 3 if args.seeds is None else args.seeds
+        if seeds < 1:
+            raise ConfigError(f"--seeds must be a positive integer, got {seeds}.")
+        return run_digit_league(digit_methods(args.losses, steps), range(seeds), out, args.jobs,
                                 log=lambda s: print(s, flush=True))
     for d in args.data:
         if d not in DATASETS:
             raise ConfigError(f"unknown data set {d!r} for the benchmark: use ring8 or grid25.")
+    args.seeds = 5 if args.seeds is None else args.seeds
     for name in ("seeds", "steps", "batch_size", "latent_dim", "hidden", "jobs"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got "
