@@ -296,10 +296,14 @@ def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | 
     log_path = out / "runs.jsonl"
     wanted = {m.name: json.dumps(dataclasses.asdict(m), sort_keys=True) for m in method_list}
     done = {}
+    saved = np.load(out / "samples.npz") if (out / "samples.npz").exists() else {}
     if log_path.exists():
         for line in log_path.read_text().splitlines():
             r = json.loads(line)
-            if wanted.get(r["method"]) == r["setting"] and (out / "runs" / f"{r['method']}_{r['seed']}.npy").exists():
+            npy, key = out / "runs" / f"{r['method']}_{r['seed']}.npy", f"{r['method']}/{r['seed']}"
+            if not npy.exists() and key in saved:  # a fresh clone: runs/ is not committed, samples.npz is
+                np.save(npy, saved[key])
+            if wanted.get(r["method"]) == r["setting"] and npy.exists():
                 done[r["method"], r["seed"]] = r
     todo = [(m, s) for s in seeds for m in method_list if (m.name, s) not in done]
     log(f"digit league: {len(method_list)} methods x {len(list(seeds))} seeds; {len(done)} done, {len(todo)} to run")

@@ -1,6 +1,7 @@
 """The digit league: one protocol, uint8 samples that re-score to the table, resumable."""
 
 import csv
+import shutil
 import subprocess
 import sys
 
@@ -54,6 +55,9 @@ def test_a_tiny_league_writes_tables_that_rescore_from_the_saved_images(tmp_path
     assert (tmp_path / "samples_ns.png").exists() and "held-out" in (tmp_path / "table.md").read_text()
     again = digit_league.run_digit_league(rows, range(1), tmp_path, log=lambda s: None)
     assert sorted(r["wall_time_s"] for r in again) == sorted(r["wall_time_s"] for r in records)  # resumed
+    shutil.rmtree(tmp_path / "runs")  # a fresh clone: runs/ is git-ignored, samples.npz is committed
+    again = digit_league.run_digit_league(rows, range(1), tmp_path, log=lambda s: None)
+    assert sorted(r["wall_time_s"] for r in again) == sorted(r["wall_time_s"] for r in records)
 
 
 def test_the_command_line_runs_the_league(tmp_path):
