@@ -35,9 +35,9 @@ OUT = ROOT / "book" / "landing_samples.png"
 SOURCES = {
     1: ("01_minimax", "ch1-fig-ring8", -1, "1. non-saturating GAN on ring8:\nthe eight modes"),
     2: ("02_dcgan", "ch2-fig-conditional", 0, "2. conditional DCGAN:\nFD 12.1 (2.7x the floor)"),
-    3: ("03_wgan_div", "ch3-fig-digits", 2, "3. WGAN-div, 2,000 CPU steps:\nFD 121"),
-    4: ("04_sphere_gan", "ch4-fig-digits", 2, "4. Sphere GAN (R=3, S^2):\nFDD 208"),
-    5: ("05_o_gan", "ch5-fig-recon", None, "5. O-GAN: x and G(N(E(x))),\nlabel kept 84%"),
+    3: ("03_wgan_div", "ch3-fig-digits", 2, "3. WGAN-div, 2,000 CPU steps:\nFD 102 (seed 0)"),
+    4: ("04_sphere_gan", "ch4-fig-digits", 0, "4. Sphere GAN (R=1, S^16):\nFD 39 (seed 0)"),
+    5: ("05_o_gan", "ch5-fig-recon", None, "5. O-GAN: x and G(N(E(x))),\nlabel kept 81%"),
 }
 LARGE = ROOT / "benchmarks" / "results_large_batch"
 CH6 = ("grid25", "ogan_ns+noise+drs", 0, "6. ogan_ns+noise+drs on grid25:\n25/25 modes, 98.2% HQ")
