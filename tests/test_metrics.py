@@ -136,6 +136,8 @@ def test_digit_protocol_tuning_reference_is_a_fixed_draw_of_training_digits_and_
     assert r["distance"] == pytest.approx(0.0, abs=1e-3)  # the samples are the reference itself
     assert math.isnan(r["floor"]) and math.isnan(r["ratio"])  # no floor against training digits
     held_out = metrics.digit_protocol(tuning_set, classifier, floor_draws=0)
-    assert held_out["distance"] > 1e-2 and math.isnan(held_out["floor"])
+    direct = metrics.frechet_distance(*metrics.gaussian_stats(metrics.digit_features(classifier, tuning_set)),
+                                      *metrics.gaussian_stats(metrics.digit_features(classifier, x_te)))
+    assert held_out["distance"] == pytest.approx(direct, rel=1e-6) and math.isnan(held_out["floor"])
     with pytest.raises(ConfigError, match="reference"):
         metrics.digit_protocol(tuning_set, classifier, reference="test")
