@@ -117,3 +117,10 @@ def test_mode_tracker_records_coverage_at_each_logging_step():
     assert tracker.step == [10, 20, 30]
     final = metrics.mode_coverage(sampling.sample(G, z), centers, std)
     assert tracker.modes[-1] == final["modes"] and tracker.high_quality[-1] == final["high_quality"]
+
+
+def test_the_long_veegan_row_is_the_paper_row_trained_longer():
+    rows = {m.name: m for m in paper_settings.PAPER_METHODS}
+    short, long_ = rows["veegan"], rows["veegan_60k"]
+    assert long_.veegan == short.veegan == "paper" and long_.setting.steps == 60_000
+    assert dataclasses.replace(long_.setting, steps=short.setting.steps) == short.setting
