@@ -326,21 +326,34 @@ def _plan(method_list, datasets, seeds, setting: Setting, done: dict) -> list[tu
 def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
                   setting: Setting = Setting(), out: str | Path = "benchmarks/results",
                   jobs: int = 1, fresh: bool = False, log=print,
-                  write_every: int = 10) -> list[dict]:
+                  write_every: int = 10, only: list[str] | None = None) -> list[dict]:
     """Run every (method, data set, seed) not already in ``out/runs.jsonl``; write the tables.
 
     The tables are also rewritten every ``write_every`` finished runs, so that a long
-    benchmark can be read (and stopped) at any time; running it again resumes it.
+    benchmark can be read (and stopped) at any time; running it again resumes it. ``only``
+    names the methods of ``method_list`` to train (default: all); the tables still hold every
+    method of ``method_list`` with finished runs in ``out``, so that training a few rows does
+    not drop the others from the files.
     """
+    names = [m.name for m in method_list]
+    unknown = [n for n in only or [] if n not in names]
+    if unknown:
+        raise ConfigError(f"unknown method(s) {', '.join(map(repr, unknown))} for this benchmark: use "
+                          f"{', '.join(names)}.")
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     log_path = out / "runs.jsonl"
     done = _finished_runs(out, setting, fresh, {m.name: setting_id(m.setting) for m in method_list if m.setting})
     wanted = {run_key(m.name, d, s) for d in datasets for m in method_list for s in seeds}
-    todo = _plan(method_list, datasets, seeds, setting, done)
+    trained = [m for m in method_list if not only or m.name in only]
+    todo = _plan(trained, datasets, seeds, setting, done)
     total, t0 = sum(1 + t[-1] for t in todo), time.perf_counter()
-    log(f"benchmark: {len(method_list)} methods x {len(datasets)} data sets x {len(list(seeds))} "
+    log(f"benchmark: {len(trained)} methods x {len(datasets)} data sets x {len(list(seeds))} "
         f"seeds, {setting.steps} steps each; {len(done)} runs already done, {total} to run")
+
+    def write(records):  # the tables of the methods that have runs, in method_list's order
+        have = {r["method"] for r in records}
+        write_results(records, [m for m in method_list if m.name in have], datasets, setting, out)
 
     def finish(i, record, samples):
         np.save(run_file(out, record["method"], record["data"], record["seed"]), samples)
@@ -349,7 +362,7 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
         done[run_key(record["method"], record["data"], record["seed"])] = record
         err = f" ({record['error']})" if record["error"] else ""
         if i % write_every == 0 and i < total:  # partial tables while the benchmark runs
-            write_results([r for k, r in done.items() if k in wanted], method_list, datasets, setting, out)
+            write([r for k, r in done.items() if k in wanted])
         log(f"[{i}/{total}] {record['method']} on {record['data']}, seed {record['seed']}: "
             f"{record['modes']}/{record['n_modes']} modes, {100 * record['high_quality']:.1f}% high "
             f"quality, {record['wall_time_s']:.0f} s{err}; {time.perf_counter() - t0:.0f} s so far")
@@ -369,7 +382,7 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
     else:
         drain(_job(t) for t in todo)
     records = [r for k, r in done.items() if k in wanted]
-    write_results(records, method_list, datasets, setting, out)
+    write(records)
     return records
 
 
@@ -377,8 +390,9 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The benchmark's options (shared by the script and ``gan-tutorial benchmark``)."""
     s = Setting()
-    p.add_argument("--losses", nargs="*", help="methods (default: all): "
-                   f"{', '.join(m.name for m in METHODS)}, or any registered loss")
+    p.add_argument("--losses", nargs="*", help="methods to train (default: all): "
+                   f"{', '.join(m.name for m in METHODS)}, or any registered loss; with --paper, rows of "
+                   "gan_tutorial.paper_settings; the tables keep the other methods' finished runs")
     p.add_argument("--data", nargs="*", default=list(DATASETS), help="ring8 grid25 (default both)")
     p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1; default 5 (3 with --digits)")
     p.add_argument("--steps", type=int, default=s.steps, help=f"generator steps; default {s.steps}")
@@ -420,16 +434,17 @@ def run_from_args(args: argparse.Namespace) -> list[dict]:
         raise ConfigError(f"--lr must be positive, got {args.lr}.")
     setting = Setting(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                       latent_dim=args.latent_dim, hidden=args.hidden)
-    method_list = methods(args.losses)
-    if args.paper:
+    if args.paper:  # --losses picks the rows to train; the tables keep every row's finished runs
         from .paper_settings import PAPER_METHODS
 
-        method_list = [m for m in PAPER_METHODS if not args.losses or m.name in args.losses]
+        method_list = list(PAPER_METHODS)
         if args.out == "benchmarks/results":
             args.out = "benchmarks/results_paper"
+    else:
+        method_list = methods(None) + [m for m in methods(args.losses) if m.name not in {x.name for x in METHODS}]
     return run_benchmark(method_list, args.data, range(args.seeds),
                          setting, args.out, args.jobs, args.fresh,
-                         log=lambda s: print(s, flush=True))
+                         log=lambda s: print(s, flush=True), only=args.losses or None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from gan_tutorial import benchmark, cli, exercises, losses, metrics, regularizers
+from gan_tutorial.errors import ConfigError
 from gan_tutorial.models import MLPDiscriminator
 from gan_tutorial.theory import spectral
 from gan_tutorial.theory import veegan as veegan_theory
@@ -449,3 +450,20 @@ def test_instance_noise_derivations_against_numbers():
     z = torch.randn(400_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 0.7
     for tv in (0.5, 1.0, 3.0):  # E cos(t X) for X ~ N(0, 0.7^2), against the formula
         assert abs(torch.cos(tv * z).mean().item() - float(phi.subs({s_sym: 0.7, t_sym: tv}))) < 5e-3
+
+
+def test_training_a_few_rows_keeps_the_others_in_the_tables(tmp_path):
+    s = benchmark.Setting(steps=3, batch_size=16, n_train=500, n_scored=50, hidden=8, depth=1)
+    ms = benchmark.methods(["ns", "minimax"])
+    benchmark.run_benchmark(ms, ["ring8"], range(1), s, tmp_path, log=lambda _: None)
+    lines = []
+    records = benchmark.run_benchmark(ms, ["ring8"], range(2), s, tmp_path, log=lines.append, only=["ns"])
+    assert "1 methods" in lines[0] and "2 runs already done, 1 to run" in lines[0]  # only ns seed 1 trains
+    assert sorted((r["method"], r["seed"]) for r in records) == [("minimax", 0), ("ns", 0), ("ns", 1)]
+    assert sorted(np.load(tmp_path / "samples.npz").files) == ["ring8/minimax/0", "ring8/ns/0", "ring8/ns/1"]
+    assert "| minimax |" in (tmp_path / "table.md").read_text()
+    with pytest.raises(ConfigError, match="unknown method.*'nope'"):
+        benchmark.run_benchmark(ms, ["ring8"], range(1), s, tmp_path, only=["nope"])
+    with pytest.raises(ConfigError, match="unknown method.*'nope'.*hinge\\+sn"):  # before any file is written
+        benchmark.main(["--paper", "--losses", "nope", "--out", str(tmp_path / "paper")])
+    assert not (tmp_path / "paper").exists()
