@@ -37,10 +37,12 @@ from .league import (  # noqa: F401  (re-exported)
     DATASETS,
     PUBLISHED,
     markdown_table,
+    plan_runs,
     plot_method_samples,
     run_file,
     run_key,
     summarise,
+    trained_methods,
     write_results,
 )
 from .metrics import mode_coverage
@@ -312,17 +314,6 @@ def _finished_runs(out: Path, setting: Setting, fresh: bool, ids: dict | None = 
     return done
 
 
-def _plan(method_list, datasets, seeds, setting: Setting, done: dict) -> list[tuple]:
-    """The runs to make: ``(method, data, seed, setting, with_base)``, seed-major (an
-    interrupted benchmark has every method on its first seeds); a ``drs`` method and its
-    base share one training run."""
-    todo = [(m, d, s, m.setting or setting) for s in seeds for d in datasets for m in method_list
-            if run_key(m.name, d, s) not in done]
-    names = {m.name for m in method_list}
-    paired = {(m.base, d, s) for m, d, s, _ in todo if m.base in names and run_key(m.base, d, s) not in done}
-    return [(m, d, s, st, (m.base, d, s) in paired) for m, d, s, st in todo if (m.name, d, s) not in paired]
-
-
 def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
                   setting: Setting = Setting(), out: str | Path = "benchmarks/results",
                   jobs: int = 1, fresh: bool = False, log=print,
@@ -335,18 +326,13 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
     method of ``method_list`` with finished runs in ``out``, so that training a few rows does
     not drop the others from the files.
     """
-    names = [m.name for m in method_list]
-    unknown = [n for n in only or [] if n not in names]
-    if unknown:
-        raise ConfigError(f"unknown method(s) {', '.join(map(repr, unknown))} for this benchmark: use "
-                          f"{', '.join(names)}.")
+    trained = trained_methods(method_list, only)
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     log_path = out / "runs.jsonl"
     done = _finished_runs(out, setting, fresh, {m.name: setting_id(m.setting) for m in method_list if m.setting})
     wanted = {run_key(m.name, d, s) for d in datasets for m in method_list for s in seeds}
-    trained = [m for m in method_list if not only or m.name in only]
-    todo = _plan(trained, datasets, seeds, setting, done)
+    todo = plan_runs(trained, datasets, seeds, setting, done)
     total, t0 = sum(1 + t[-1] for t in todo), time.perf_counter()
     log(f"benchmark: {len(trained)} methods x {len(datasets)} data sets x {len(list(seeds))} "
         f"seeds, {setting.steps} steps each; {len(done)} runs already done, {total} to run")

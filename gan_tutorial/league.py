@@ -1,6 +1,6 @@
 """The mode-collapse benchmark's tables: summaries over seeds, the Markdown table, the figures.
 
-Everything here reads finished runs (records and scored samples); nothing trains.
+Everything here reads finished runs (records and scored samples) or plans the ones left; nothing trains.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import data as data_mod
+from .errors import ConfigError
 from .metrics import mode_coverage
 
 DATASETS = ("ring8", "grid25")
@@ -42,6 +43,27 @@ def run_key(method: str, data_name: str, seed: int) -> str:
 def run_file(out: Path, method: str, data_name: str, seed: int) -> Path:
     """Where one run's scored samples are kept (git-ignored; packed into ``samples.npz``)."""
     return out / "runs" / f"{data_name}_{method}_{seed}.npy"
+
+
+def plan_runs(method_list: list, datasets, seeds, setting, done: dict) -> list[tuple]:
+    """The runs to make: ``(method, data, seed, setting, with_base)``, seed-major (an
+    interrupted benchmark has every method on its first seeds); a ``drs`` method and its
+    base share one training run."""
+    todo = [(m, d, s, m.setting or setting) for s in seeds for d in datasets for m in method_list
+            if run_key(m.name, d, s) not in done]
+    names = {m.name for m in method_list}
+    paired = {(m.base, d, s) for m, d, s, _ in todo if m.base in names and run_key(m.base, d, s) not in done}
+    return [(m, d, s, st, (m.base, d, s) in paired) for m, d, s, st in todo if (m.name, d, s) not in paired]
+
+
+def trained_methods(method_list: list, only: list[str] | None) -> list:
+    """The methods of ``method_list`` that ``only`` names (all if None); an unknown name is refused."""
+    names = [m.name for m in method_list]
+    unknown = [n for n in only or [] if n not in names]
+    if unknown:
+        raise ConfigError(f"unknown method(s) {', '.join(map(repr, unknown))} for this benchmark: use "
+                          f"{', '.join(names)}.")
+    return [m for m in method_list if not only or m.name in only]
 
 
 def summarise(records: list[dict]) -> list[dict]:
