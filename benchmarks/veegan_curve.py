@@ -19,10 +19,9 @@ from pathlib import Path
 import torch
 
 from gan_tutorial import data as data_mod
-from gan_tutorial.benchmark import build_models
+from gan_tutorial.benchmark import _train
 from gan_tutorial.metrics import ModeTracker
 from gan_tutorial.paper_settings import PAPER_METHODS
-from gan_tutorial.veegan import JointDiscriminator, Reconstructor, fit_veegan
 
 
 def curve(name: str, seed: int, steps: int) -> dict:
@@ -30,15 +29,13 @@ def curve(name: str, seed: int, steps: int) -> dict:
     method = next(m for m in PAPER_METHODS if m.name == "veegan")
     s = dataclasses.replace(method.setting, steps=steps)
     x = data_mod.toy(name, s.n_train, seed=seed)
-    torch.manual_seed(seed)
-    G, _ = build_models(method, x.shape[1], s)
-    F = Reconstructor(x.shape[1], s.latent_dim, s.hidden, s.depth)
-    D = JointDiscriminator(s.latent_dim, x.shape[1], s.d_hidden or s.hidden, s.d_depth or s.depth)
     centers, std = data_mod.toy_spec(name)
     z = torch.randn(s.n_scored, s.latent_dim, generator=torch.Generator().manual_seed(99))
     tracker = ModeTracker(centers, std, z)
     t0 = time.time()
-    fit_veegan(G, F, D, x, s.train_config("ns", seed), objective="paper", callbacks=[tracker])
+    _, _, _, error = _train(method, x, s, seed, "cpu", callbacks=[tracker])
+    if error:
+        raise SystemExit(f"{name} seed {seed} diverged: {error}")
     return {"data": name, "seed": seed, "steps": tracker.step, "modes": tracker.modes,
             "hq": [round(h, 4) for h in tracker.high_quality], "wall": round(time.time() - t0)}
 

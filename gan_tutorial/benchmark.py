@@ -213,8 +213,9 @@ def build_models(method: Method, x_dim: int, setting: Setting) -> tuple[nn.Modul
     return G, D
 
 
-def _train(method: Method, x: torch.Tensor, setting: Setting, seed: int, device: str):
-    """Train ``method``'s models on ``x``; returns (G, D, samples or None, error message)."""
+def _train(method: Method, x: torch.Tensor, setting: Setting, seed: int, device: str, callbacks=()):
+    """Train ``method``'s models on ``x`` (``callbacks`` as in :func:`gan_tutorial.train.fit`);
+    returns (G, D, samples or None, error message)."""
     torch.manual_seed(seed)
     G, D = build_models(method, x.shape[1], setting)
     config = setting.train_config(method.loss, seed, device, instance_noise=method.instance_noise)
@@ -226,11 +227,11 @@ def _train(method: Method, x: torch.Tensor, setting: Setting, seed: int, device:
             D = JointDiscriminator(setting.latent_dim, x.shape[1], setting.d_hidden or setting.hidden,
                                    setting.d_depth or setting.depth)
             objective = "paper" if method.veegan == "paper" else "course"
-            history = fit_veegan(G, F, D, x, config, objective=objective)
+            history = fit_veegan(G, F, D, x, config, objective=objective, callbacks=callbacks)
         else:
             from .train import fit
 
-            history = fit(G, D, x, config)
+            history = fit(G, D, x, config, callbacks=callbacks)
         return G, D, history.snapshots[-1][1], ""
     except GanTutorialError as exc:  # a diverged run is a result (0 modes); a bug is not
         return G, D, None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"

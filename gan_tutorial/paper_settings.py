@@ -29,6 +29,10 @@ def sr_authors_d(D, setting):
 # lr 2e-4, betas (0, 0.9), 5 D steps per G step.
 _SN_SR = dict(lr=2e-4, betas=(0.0, 0.9), n_critic=5, lr_decay="constant", batch_size=64, steps=2000)
 
+# Srivastava et al.'s 2-D code: z of size 254, G and F 2 x 128, D(z, x) 1 x 128, Adam 1e-3, batch 500.
+_VEEGAN = dict(lr=1e-3, betas=(0.5, 0.999), batch_size=500, latent_dim=254, hidden=128, depth=2, d_depth=1,
+               lr_decay="constant")
+
 PAPER_METHODS = [
     Method("wgan", loss="wgan", setting=Setting(optimizer="rmsprop", lr=5e-5, n_critic=5, batch_size=64,
                                                  lr_decay="constant", steps=3000),
@@ -44,18 +48,15 @@ PAPER_METHODS = [
            note="Lin et al. (2018) and their 2-D code: G 4 x 400 ReLU with batch norm, z of size 2; D 3 x 200 "
                 "maxout (5 pieces); Adam lr 1e-4, beta1 0.8; batch 100; packs of 4"),
     Method("veegan", veegan="paper",
-           setting=Setting(lr=1e-3, betas=(0.5, 0.999), batch_size=500, latent_dim=254, hidden=128, depth=2,
-                           d_depth=1, lr_decay="constant", steps=5000),
+           setting=Setting(**_VEEGAN, steps=5000),
            note="Srivastava et al. (2017) and their 2-D code: z of size 254, G and F 2 x 128 ReLU, D(z, x) "
                 "1 x 128; Adam lr 1e-3, beta1 0.5; batch 500; the paper's objective, simultaneous updates"),
     Method("veegan_60k", veegan="paper",
-           setting=Setting(lr=1e-3, betas=(0.5, 0.999), batch_size=500, latent_dim=254, hidden=128, depth=2,
-                           d_depth=1, lr_decay="constant", steps=60000),
-           note="as veegan, trained 12 times longer: 60,000 steps (the authors' code: 10^5), about 17 minutes "
+           setting=Setting(**_VEEGAN, steps=60000),
+           note="as veegan, trained 12 times longer: 60,000 steps (the authors' code: 10^5), about 18 minutes "
                 "per run on one core here"),
     Method("veegan_course", veegan="course",
-           setting=Setting(lr=1e-3, betas=(0.5, 0.999), batch_size=500, latent_dim=254, hidden=128, depth=2,
-                           d_depth=1, lr_decay="constant", steps=5000),
+           setting=Setting(**_VEEGAN, steps=5000),
            note="the course's VEEGAN objective (softplus, ALI term for F, alternating) in the authors' setting"),
     Method("hinge+sn", loss="hinge", d_transform=spectral_norm_d, setting=Setting(**_SN_SR),
            note="Miyato et al. (2018): hinge loss, Adam lr 2e-4, betas (0, 0.9), n_critic 5"),
