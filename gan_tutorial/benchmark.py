@@ -323,20 +323,24 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
 
     The tables are also rewritten every ``write_every`` finished runs, so that a long
     benchmark can be read (and stopped) at any time; running it again resumes it. ``only``
-    names the methods of ``method_list`` to train (default: all); the tables still hold every
-    method of ``method_list`` with finished runs in ``out``, so that training a few rows does
-    not drop the others from the files.
+    names the methods of ``method_list`` to train (default: all). The tables hold every finished
+    run in ``out`` of a method of ``method_list`` (any data set, any seed), so that training a
+    few rows, one data set or more seeds does not drop the other runs from the files.
     """
     trained = trained_methods(method_list, only)
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     log_path = out / "runs.jsonl"
     done = _finished_runs(out, setting, fresh, {m.name: setting_id(m.setting) for m in method_list if m.setting})
-    wanted = {run_key(m.name, d, s) for d in datasets for m in method_list for s in seeds}
     todo = plan_runs(trained, datasets, seeds, setting, done)
     total, t0 = sum(1 + t[-1] for t in todo), time.perf_counter()
+    budget = "each in its own setting" if any(m.setting for m in trained) else f"{setting.steps} steps each"
     log(f"benchmark: {len(trained)} methods x {len(datasets)} data sets x {len(list(seeds))} "
-        f"seeds, {setting.steps} steps each; {len(done)} runs already done, {total} to run")
+        f"seeds, {budget}; {len(done)} runs already done, {total} to run")
+    # the tables keep every finished run in ``out`` of method_list, on any data set and seed
+    seen = {*datasets, *(r["data"] for r in done.values())}
+    datasets = [d for d in DATASETS if d in seen] + sorted(seen - set(DATASETS))
+    names = {m.name for m in method_list}
 
     def write(records):  # the tables of the methods that have runs, in method_list's order
         have = {r["method"] for r in records}
@@ -349,7 +353,7 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
         done[run_key(record["method"], record["data"], record["seed"])] = record
         err = f" ({record['error']})" if record["error"] else ""
         if i % write_every == 0 and i < total:  # partial tables while the benchmark runs
-            write([r for k, r in done.items() if k in wanted])
+            write([r for r in done.values() if r["method"] in names])
         log(f"[{i}/{total}] {record['method']} on {record['data']}, seed {record['seed']}: "
             f"{record['modes']}/{record['n_modes']} modes, {100 * record['high_quality']:.1f}% high "
             f"quality, {record['wall_time_s']:.0f} s{err}; {time.perf_counter() - t0:.0f} s so far")
@@ -368,7 +372,7 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
             drain(fut.result() for fut in as_completed(futures))
     else:
         drain(_job(t) for t in todo)
-    records = [r for k, r in done.items() if k in wanted]
+    records = [r for r in done.values() if r["method"] in names]
     write(records)
     return records
 

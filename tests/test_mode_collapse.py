@@ -462,6 +462,14 @@ def test_training_a_few_rows_keeps_the_others_in_the_tables(tmp_path):
     assert sorted((r["method"], r["seed"]) for r in records) == [("minimax", 0), ("ns", 0), ("ns", 1)]
     assert sorted(np.load(tmp_path / "samples.npz").files) == ["ring8/minimax/0", "ring8/ns/0", "ring8/ns/1"]
     assert "| minimax |" in (tmp_path / "table.md").read_text()
+    # a row trained on one data set only: the tables keep the other data set's runs and columns
+    records = benchmark.run_benchmark(ms, ["grid25"], range(1), s, tmp_path, log=lines.append, only=["minimax"])
+    assert "3 runs already done, 1 to run" in lines[-2]
+    assert sorted(r["data"] for r in records) == ["grid25", "ring8", "ring8", "ring8"]
+    assert len(np.load(tmp_path / "samples.npz").files) == 4
+    table = (tmp_path / "table.md").read_text()
+    assert table.index("ring8 modes") < table.index("grid25 modes")
+    assert (tmp_path / "samples_ring8.png").exists() and (tmp_path / "samples_grid25.png").exists()
     with pytest.raises(ConfigError, match="unknown method.*'nope'"):
         benchmark.run_benchmark(ms, ["ring8"], range(1), s, tmp_path, only=["nope"])
     with pytest.raises(ConfigError, match="unknown method.*'nope'.*hinge\\+sn"):  # before any file is written

@@ -119,8 +119,9 @@ def test_mode_tracker_records_coverage_at_each_logging_step():
     assert tracker.modes[-1] == final["modes"] and tracker.high_quality[-1] == final["high_quality"]
 
 
-def test_the_long_veegan_row_is_the_paper_row_trained_longer():
+@pytest.mark.parametrize("name, steps", [("veegan_60k", 60_000), ("veegan_100k", 100_000)])
+def test_the_long_veegan_rows_are_the_paper_row_trained_longer(name, steps):
     rows = {m.name: m for m in paper_settings.PAPER_METHODS}
-    short, long_ = rows["veegan"], rows["veegan_60k"]
-    assert long_.veegan == short.veegan == "paper" and long_.setting.steps == 60_000
+    short, long_ = rows["veegan"], rows[name]
+    assert long_.veegan == short.veegan == "paper" and long_.setting.steps == steps
     assert dataclasses.replace(long_.setting, steps=short.setting.steps) == short.setting
