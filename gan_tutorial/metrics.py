@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import ConfigError, ShapeError
+from .errors import CheckpointError, ConfigError, ShapeError
 from .sampling import evaluating, sample
 
 
@@ -80,8 +81,8 @@ class DigitClassifier(torch.nn.Module):
     """A small CNN for 28x28 digits; ``features(x)`` is its 128-d penultimate layer.
 
     It plays the role that the Inception network plays in FID: a network trained on real
-    images whose features summarise what a digit looks like. It is trained by the package
-    on real digits (:func:`digit_classifier`), so it needs no downloaded weights.
+    images whose features summarise what a digit looks like. Its pinned weights ship with
+    the package (:func:`digit_classifier`), so it needs no download and no training.
     """
 
     def __init__(self, n_classes: int = 10):
@@ -161,24 +162,52 @@ def train_digit_classifier(x: Tensor, y: Tensor, epochs: int = 12, batch_size: i
     return model.eval()
 
 
-def digit_classifier(cache: str | None = "data/digit_classifier.pt", seed: int = 0,
-                     device: str | torch.device = "cpu") -> tuple[DigitClassifier, float]:
-    """The course's digit classifier and its test accuracy on the held-out ``mnist5k`` split.
+DIGIT_CLASSIFIER_FILE = Path(__file__).resolve().parent / "assets" / "digit_classifier.pt"
+DIGIT_CLASSIFIER_SHA256 = "39c0a33b52f34c461678fd39dcec5d9bd9090d29aaea6a6cb0c5dae526d4561f"
+"""The pinned weights of the digit metric's feature network (``tools/make_digit_classifier.py`` made them)."""
 
-    Trained on the 4,000 training digits of :func:`mnist5k_split` the first time (about half
-    a minute on a CPU) and cached in ``cache`` (``None``: no cache).
-    """
 
-    (x_tr, y_tr), (x_te, y_te) = mnist5k_split(seed)
+@functools.lru_cache(maxsize=1)
+def _pinned_state() -> dict[str, Tensor]:
+    path = DIGIT_CLASSIFIER_FILE
+    if not path.is_file():
+        raise CheckpointError(f"the digit classifier's weights {path} are missing from the package: reinstall "
+                              "gan-tutorial (pip install --force-reinstall gan-tutorial), or from a clone run "
+                              "`git checkout gan_tutorial/assets`.")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != DIGIT_CLASSIFIER_SHA256:
+        raise CheckpointError(f"the digit classifier's weights {path} are not the pinned ones (sha256 "
+                              f"{digest[:12]}..., expected {DIGIT_CLASSIFIER_SHA256[:12]}...): distances scored "
+                              "with them would not be comparable with the course's. Reinstall the package; a "
+                              "deliberately new network needs DIGIT_CLASSIFIER_SHA256 updated and every digit "
+                              "result re-scored.")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return {k: v.float() for k, v in state.items()}  # stored in float16; used in float32
+
+
+@functools.lru_cache(maxsize=4)
+def _held_out_accuracy(device: str) -> float:
+    return accuracy(_pinned_model(device), *mnist5k_split()[1])
+
+
+def _pinned_model(device: str) -> DigitClassifier:
     model = DigitClassifier()
-    if cache is not None and Path(cache).is_file():
-        model.load_state_dict(load_checkpoint(cache)["model"])
-    else:
-        model = train_digit_classifier(x_tr, y_tr, seed=seed)
-        if cache is not None:
-            save_checkpoint(cache, {"model": model.state_dict()})
-    model = model.to(device).eval()
-    return model, accuracy(model, x_te, y_te)
+    model.load_state_dict(_pinned_state())
+    return model.to(device).eval()
+
+
+def digit_classifier(device: str | torch.device = "cpu") -> tuple[DigitClassifier, float]:
+    """The course's digit classifier, with pinned weights, and its accuracy on the held-out digits.
+
+    Like the Inception network of FID, the feature network of the digit metric is fixed: its
+    weights ship with the package (``assets/digit_classifier.pt``, float16) and are checked
+    against :data:`DIGIT_CLASSIFIER_SHA256` when loaded; they are never trained at run time,
+    so a distance means the same on every machine. They were trained by
+    :func:`train_digit_classifier` on the 4,000 training digits of :func:`mnist5k_split`
+    (``tools/make_digit_classifier.py`` says how). Returns ``(model in eval mode, accuracy)``.
+    """
+    device = str(torch.device(device))
+    return _pinned_model(device), _held_out_accuracy(device)
 
 
 @torch.no_grad()
@@ -209,6 +238,57 @@ def frechet_digit_distance(classifier: DigitClassifier, x1: Tensor, x2: Tensor) 
 
 
 N_SCORED_DIGITS = 1000  # samples of G scored, and training digits per floor draw
+CONFIDENT = 0.9  # a sample is read confidently when the classifier's top probability is at least this
+PR_NEIGHBOURS = 3  # k of the k-nearest-neighbour manifolds of precision and recall
+
+
+def precision_recall(real: Tensor, fake: Tensor, k: int = PR_NEIGHBOURS) -> tuple[float, float]:
+    """Improved precision and recall of ``fake`` ``(m, d)`` against ``real`` ``(n, d)`` features.
+
+    Each set's manifold is the union of balls around its points, a point's radius being the
+    distance to its ``k``-th nearest neighbour in its own set (Kynkaanniemi et al., 2019).
+    *Precision*: the share of fake points inside the real manifold (how many samples look
+    real); *recall*: the share of real points inside the fake manifold (how much of the data
+    G covers). Distances in float64.
+    """
+    real, fake = real.detach().double().cpu(), fake.detach().double().cpu()
+    if min(len(real), len(fake)) <= k:
+        raise ShapeError(f"precision and recall with k = {k} need more than {k} points in each set, got "
+                         f"{len(real)} real and {len(fake)} fake.")
+
+    def radii(x: Tensor) -> Tensor:  # distance to the k-th neighbour, the point itself excluded
+        return torch.cdist(x, x).kthvalue(k + 1, dim=1).values
+
+    d = torch.cdist(fake, real)  # (m, n)
+    precision = (d <= radii(real)[None, :]).any(1).double().mean()
+    recall = (d <= radii(fake)[:, None]).any(0).double().mean()
+    return float(precision), float(recall)
+
+
+@torch.no_grad()
+def digit_outputs(classifier: DigitClassifier, x: Tensor, batch_size: int = 500) -> tuple[Tensor, Tensor]:
+    """The classifier's features ``(N, 128)`` and class probabilities ``(N, 10)`` of digits ``x``."""
+    features = digit_features(classifier, x, batch_size)
+    head = classifier.head
+    probs = torch.softmax(head(features.to(head.weight.device)).float(), dim=1).cpu()
+    return features, probs
+
+
+def class_stats(probs: Tensor) -> dict:
+    """What the classifier reads in a set of digits from its probabilities ``(N, 10)``.
+
+    ``confident``: share of digits whose top probability is at least :data:`CONFIDENT`;
+    ``class_mix``: share of each class among the argmax readings (10 numbers, summing to 1);
+    ``rarest_class`` and ``commonest_class``: the smallest and largest of those shares;
+    ``class_kl``: ``KL(mix || uniform)`` in nats (0 for a balanced mix, ``log 10`` for one class).
+    """
+    counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double()
+    mix = counts / counts.sum()
+    nz = mix > 0
+    return {"confident": float((probs.max(1).values >= CONFIDENT).double().mean()),
+            "class_mix": [round(float(m), 4) for m in mix],
+            "rarest_class": float(mix.min()), "commonest_class": float(mix.max()),
+            "class_kl": float((mix[nz] * torch.log(mix[nz] * len(mix))).sum())}
 
 
 def digit_protocol(samples: Tensor, classifier: DigitClassifier | None = None, floor_draws: int = 5,
@@ -221,9 +301,14 @@ def digit_protocol(samples: Tensor, classifier: DigitClassifier | None = None, f
     draws (``floor_std`` their spread): what a G that reproduced the training set would score.
     GANs train on the training digits only; the held-out ones are used only here.
 
-    ``floor_draws=0`` skips the floor (``floor`` and ``ratio`` are NaN): for curves over
-    training. ``reference="training"`` scores against the first 1,000 training digits
-    instead, the score used to *choose* settings, so that tuning never sees a held-out digit.
+    Beside the distance, what it is made of: ``confident``, ``class_mix``, ``rarest_class``,
+    ``commonest_class`` and ``class_kl`` (:func:`class_stats`), and ``precision`` and ``recall``
+    (:func:`precision_recall`, k = 3, against the reference digits). With a floor, ``real``
+    holds the same numbers for the first floor draw of training digits: what real digits score.
+
+    ``floor_draws=0`` skips the floor (``floor`` and ``ratio`` are NaN, no ``real``): for
+    curves over training. ``reference="training"`` scores against the first 1,000 training
+    digits instead, the score used to *choose* settings, so that tuning never sees a held-out digit.
     """
     if len(samples) < N_SCORED_DIGITS:
         raise ShapeError(f"score {N_SCORED_DIGITS} samples of G (the protocol's sample size), got "
@@ -235,15 +320,27 @@ def digit_protocol(samples: Tensor, classifier: DigitClassifier | None = None, f
     (x_tr, _), (x_te, _) = mnist5k_split()
     g = torch.Generator().manual_seed(seed)
     tuning_set = x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(1))[:N_SCORED_DIGITS]]
-    ref = gaussian_stats(digit_features(classifier, x_te if reference == "held-out" else tuning_set))
-    floors = torch.tensor([
-        frechet_distance(*gaussian_stats(digit_features(classifier, x_tr[torch.randperm(len(x_tr), generator=g)
-                                                                         [:N_SCORED_DIGITS]])), *ref)
-        for _ in range(floor_draws if reference == "held-out" else 0)])
-    distance = frechet_distance(*gaussian_stats(digit_features(classifier, samples[:N_SCORED_DIGITS])), *ref)
-    floor = float(floors.mean()) if len(floors) else float("nan")
-    return {"distance": distance, "floor": floor, "floor_std": float(floors.std()) if len(floors) > 1 else 0.0,
-            "ratio": distance / floor}
+    ref_features = digit_features(classifier, x_te if reference == "held-out" else tuning_set)
+    ref = gaussian_stats(ref_features)
+
+    def score(x: Tensor) -> dict:
+        features, probs = digit_outputs(classifier, x)
+        precision, recall = precision_recall(ref_features, features)
+        return {"distance": frechet_distance(*gaussian_stats(features), *ref), "precision": precision,
+                "recall": recall, **class_stats(probs)}
+
+    floors, real = [], None
+    for _ in range(floor_draws if reference == "held-out" else 0):
+        drawn = score(x_tr[torch.randperm(len(x_tr), generator=g)[:N_SCORED_DIGITS]])
+        floors.append(drawn.pop("distance"))
+        real = real or drawn
+    out = score(samples[:N_SCORED_DIGITS])
+    floor = float(torch.tensor(floors).mean()) if floors else float("nan")
+    out.update(floor=floor, floor_std=float(torch.tensor(floors).std()) if len(floors) > 1 else 0.0,
+               ratio=out["distance"] / floor)
+    if real is not None:
+        out["real"] = real
+    return out
 
 
 # ---- chapter 6: singular-value spectra of D's weights (spectral collapse) ----

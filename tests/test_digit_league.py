@@ -1,6 +1,7 @@
 """The digit league: one protocol, uint8 samples that re-score to the table, resumable."""
 
 import csv
+import json
 import shutil
 import subprocess
 import sys
@@ -71,3 +72,33 @@ def test_a_league_off_the_cpu_refuses_forked_jobs():
     # "meta" stands in for a GPU: any device but the CPU cannot be shared by forked processes
     with pytest.raises(ConfigError, match="use --jobs 1"):
         digit_league.main(["--device", "meta", "--jobs", "2", "--methods", "ns"])
+
+
+def test_a_run_resumed_from_its_work_folder_ends_where_an_uninterrupted_one_does(tmp_path, monkeypatch):
+    # a long league run checkpoints into its work folder; started again, it continues from there
+    (x, _), _ = metrics.mnist5k_split()
+    classifier, _ = metrics.digit_classifier()
+    method = digit_league.DigitMethod("ns", "ns", steps=6, lr_decay="constant", ema=0.9)
+    monkeypatch.setattr(digit_league, "_checkpoint_every", lambda m, log_every: 3)
+    whole, whole_images = digit_league.run_one(method, 0, x[:256], classifier, work=tmp_path / "whole")
+    from gan_tutorial import train
+
+    real_step = train.gan_step
+
+    def killed_at_step_5(state):  # the process dies during step 5; the checkpoint of step 3 is on disk
+        if state.step == 5:
+            raise KeyboardInterrupt
+        return real_step(state)
+
+    monkeypatch.setattr(train, "gan_step", killed_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        digit_league.run_one(method, 0, x[:256], classifier, work=tmp_path / "cut")
+    assert [p.name for p in (tmp_path / "cut").glob("step_*.pt")] == ["step_00000003.pt"]
+    monkeypatch.setattr(train, "gan_step", real_step)
+    resumed, resumed_images = digit_league.run_one(method, 0, x[:256], classifier, work=tmp_path / "cut")
+    assert np.array_equal(resumed_images, whole_images) and resumed["fd"] == whole["fd"]
+    assert resumed["curve"] == whole["curve"]  # step 4's point, recorded before the crash, is not recorded twice
+    assert json.loads(resumed["setting"])["ema"] == 0.9 and "ema" not in json.loads(
+        digit_league.DigitMethod("ns", "ns").setting())  # rows without a moving average keep their old records
+    assert sorted(p.name for p in (tmp_path / "whole" / "curve_G").glob("*.pt")) == [
+        f"step_{s:08d}.pt" for s, _ in whole["curve"][:-1]]

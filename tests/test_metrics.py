@@ -141,3 +141,87 @@ def test_digit_protocol_tuning_reference_is_a_fixed_draw_of_training_digits_and_
     assert held_out["distance"] == pytest.approx(direct, rel=1e-6) and math.isnan(held_out["floor"])
     with pytest.raises(ConfigError, match="reference"):
         metrics.digit_protocol(tuning_set, classifier, reference="test")
+
+
+# ----------------------------------------------------------------------------- the pinned digit metric
+def test_the_digit_classifier_is_pinned_and_never_trains(monkeypatch):
+    import hashlib
+
+    from gan_tutorial import metrics
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("digit_classifier() must load the pinned weights, not train")
+
+    monkeypatch.setattr(metrics, "train_digit_classifier", no_training)
+    model, acc = metrics.digit_classifier()
+    assert hashlib.sha256(metrics.DIGIT_CLASSIFIER_FILE.read_bytes()).hexdigest() == metrics.DIGIT_CLASSIFIER_SHA256
+    assert metrics.DIGIT_CLASSIFIER_FILE.stat().st_size < 900_000  # float16 weights, shipped in the wheel
+    # 975 of the 1,000 held-out digits: what tools/make_digit_classifier.py printed for the shipped file
+    assert round(acc * 1000) == 975
+    (_, _), (x_te, y_te) = metrics.mnist5k_split()
+    assert metrics.accuracy(model, x_te, y_te) == acc and not model.training
+
+
+def test_a_changed_classifier_file_is_refused_with_the_fix(monkeypatch, tmp_path):
+    from gan_tutorial import metrics
+    from gan_tutorial.errors import CheckpointError
+
+    damaged = tmp_path / "digit_classifier.pt"
+    data = bytearray(metrics.DIGIT_CLASSIFIER_FILE.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setattr(metrics, "DIGIT_CLASSIFIER_FILE", damaged)
+    metrics._pinned_state.cache_clear()
+    try:
+        with pytest.raises(CheckpointError, match="not the pinned ones.*Reinstall"):
+            metrics.digit_classifier()
+        monkeypatch.setattr(metrics, "DIGIT_CLASSIFIER_FILE", tmp_path / "missing.pt")
+        with pytest.raises(CheckpointError, match="missing from the package"):
+            metrics.digit_classifier()
+    finally:
+        metrics._pinned_state.cache_clear()
+
+
+def test_precision_and_recall_on_hand_worked_sets():
+    from gan_tutorial.metrics import precision_recall
+
+    real = torch.tensor([[0.0], [1.0], [2.0], [3.0]])  # k = 1: every real radius is 1
+    # fake at 0.5 and 2.9 lie in real balls; 10 does not. Fake radii (k = 1): 0.5 -> 2.4, 2.9 -> 2.4, 10 -> 7.1
+    fake = torch.tensor([[0.5], [2.9], [10.0]])
+    precision, recall = precision_recall(real, fake, k=1)
+    assert precision == pytest.approx(2 / 3)
+    assert recall == pytest.approx(1.0)  # each real point is within 2.4 of 0.5 or 2.9
+    same = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
+    assert precision_recall(same, same, k=3) == (1.0, 1.0)
+    assert precision_recall(same, same + 100.0, k=3) == (0.0, 0.0)
+    collapsed = same[:1].repeat(50, 1) + 1e-3 * torch.randn(50, 4, generator=torch.Generator().manual_seed(1))
+    p, r = precision_recall(same, collapsed, k=3)  # one mode, copied: every sample looks real, little is covered
+    assert p == 1.0 and r < 0.2
+
+
+def test_class_stats_on_known_probabilities():
+    from gan_tutorial.metrics import class_stats
+
+    probs = torch.full((10, 10), 0.01)
+    probs[torch.arange(10), torch.arange(10)] = 0.91  # one confident digit of each class
+    s = class_stats(probs)
+    assert s["confident"] == 1.0 and s["class_mix"] == [0.1] * 10
+    assert s["rarest_class"] == s["commonest_class"] == pytest.approx(0.1) and s["class_kl"] == pytest.approx(0.0)
+    probs[:, :] = 0.05
+    probs[:, 3] = 0.55  # every digit read as a 3, none confidently
+    s = class_stats(probs)
+    assert s["confident"] == 0.0 and s["rarest_class"] == 0.0 and s["commonest_class"] == 1.0
+    assert s["class_kl"] == pytest.approx(math.log(10))
+
+
+def test_real_digits_score_near_perfect_on_the_pinned_protocol():
+    # the first floor draw (training digits) against the held-out digits: what real digits score
+    from gan_tutorial import metrics
+
+    (x_tr, _), _ = metrics.mnist5k_split()
+    drawn = x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(5))[:1000]]
+    r = metrics.digit_protocol(drawn, floor_draws=1)
+    real = r["real"]
+    assert 0.85 <= real["confident"] <= 1.0 and 0.85 <= real["precision"] <= 1.0 and 0.85 <= real["recall"] <= 1.0
+    assert 0.05 <= real["rarest_class"] <= 0.1 <= real["commonest_class"] <= 0.15
+    assert r["distance"] < 2 * r["floor"] and sum(r["class_mix"]) == pytest.approx(1.0)
