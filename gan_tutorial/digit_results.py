@@ -119,8 +119,9 @@ def compare(results: LeagueResults, a: str, b: str, claim: str = "better") -> di
 
     ``claim="better"``: ``a`` scores lower than ``b``; *reproduced* when ``b - a`` exceeds two
     standard errors of the difference, *refuted* when ``a - b`` does, else *within noise*.
-    ``claim="no worse"``: ``a`` costs nothing against ``b``; *refuted* only when ``a`` is worse
-    by over two standard errors, else *reproduced*.
+    ``claim="no worse"``: ``a`` costs nothing against ``b``; *refuted* when ``a`` is worse by
+    over two standard errors, *reproduced* only when it is better by over two, and *within
+    noise* otherwise (no loss detected, but a claim is not called reproduced on noise).
     """
     if claim not in ("better", "no worse"):
         raise ConfigError(f"claim must be 'better' or 'no worse', got {claim!r}.")
@@ -132,7 +133,7 @@ def compare(results: LeagueResults, a: str, b: str, claim: str = "better") -> di
     se = math.sqrt(fa.var(ddof=1) / len(fa) + fb.var(ddof=1) / len(fb))
     if diff < -2 * se:
         verdict = "refuted"
-    elif claim == "no worse" or diff > 2 * se:
+    elif diff > 2 * se:
         verdict = "reproduced"
     else:
         verdict = "within noise"

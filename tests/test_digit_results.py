@@ -21,7 +21,8 @@ def _league(tmp_path, fds: dict[str, list[float]]):
     ([10, 11, 12], [20, 21, 22], "better", "reproduced"),      # 10 below, SE of the difference 0.82
     ([20, 21, 22], [10, 11, 12], "better", "refuted"),
     ([10, 20, 30], [12, 22, 32], "better", "within noise"),    # 2 below, 2 SE = 16.3
-    ([10, 20, 30], [12, 22, 32], "no worse", "reproduced"),
+    ([10, 20, 30], [12, 22, 32], "no worse", "within noise"),  # no loss detected is not a reproduction
+    ([10, 11, 12], [20, 21, 22], "no worse", "reproduced"),
     ([20, 21, 22], [10, 11, 12], "no worse", "refuted"),
 ])
 def test_compare_states_each_claim_by_two_standard_errors_of_the_difference(tmp_path, a, b, claim, verdict):

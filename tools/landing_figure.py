@@ -34,8 +34,8 @@ OUT = ROOT / "book" / "landing_samples.png"
 # chapter: (notebook, figure name, panel index in reading order (None: the whole image), title)
 SOURCES = {
     1: ("01_minimax", "ch1-fig-ring8", -1, "1. non-saturating GAN on ring8:\nthe eight modes"),
-    2: ("02_dcgan", "ch2-fig-conditional", 0, "2. conditional DCGAN:\nFD 12.1 (2.7x the floor)"),
-    3: ("03_wgan_div", "ch3-fig-digits", 2, "3. WGAN-div, 2,000 CPU steps:\nFD 102 (seed 0)"),
+    2: ("02_dcgan", "ch2-fig-conditional", 0, "2. conditional DCGAN:\nFD 12.1 (2.9x the floor)"),
+    3: ("03_wgan_div", "ch3-fig-digits", 2, "3. WGAN-div, 2,000 CPU steps:\nFD 101 (seed 0)"),
     4: ("04_sphere_gan", "ch4-fig-digits", 0, "4. Sphere GAN (R=1, S^16):\nFD 39 (seed 0)"),
     5: ("05_o_gan", "ch5-fig-recon", None, "5. O-GAN: x and G(N(E(x))),\nlabel kept 81%"),
 }
