@@ -8,11 +8,8 @@ The logic lives in :mod:`gan_tutorial.digit_league`; finished runs are kept in
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from gan_tutorial.digit_league import main  # noqa: E402
+from gan_tutorial.digit_league import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,15 +18,12 @@ import argparse
 import csv
 import math
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from gan_tutorial import config, metrics, models, train  # noqa: E402
+from gan_tutorial import config, metrics, models, train
 
 PATHS = {"fp32": {"amp": False, "channels_last": False}, "fast": {},
          "fp32+channels_last": {"amp": False, "channels_last": True},

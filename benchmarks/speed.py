@@ -26,16 +26,12 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from gan_tutorial import config, data, models, train  # noqa: E402
+from gan_tutorial import config, data, models, train
 
 
 def _sync(device: torch.device) -> None:

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from gan_tutorial import data, losses, metrics, models, train  # noqa: E402
+from gan_tutorial import data, losses, metrics, models, train
 
 
 def main(argv: list[str]) -> dict:

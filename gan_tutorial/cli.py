@@ -19,14 +19,14 @@ from pathlib import Path
 
 import torch
 
-from . import data as data_mod
-from .checkpoint import check_writable
-from .config import TrainConfig
-from .distributed import init_distributed
-from .errors import ConfigError, GanTutorialError, unknown_name
-from .losses import LOSSES, GANLoss
-from .metrics import mode_coverage
-from .models import default_models
+from .core import data as data_mod
+from .core.checkpoint import check_writable
+from .core.distributed import init_distributed
+from .core.errors import ConfigError, GanTutorialError, unknown_name
+from .core.losses import LOSSES, GANLoss
+from .core.models import default_models
+from .evaluation.metrics import mode_coverage
+from .training.config import TrainConfig
 
 # Defaults per kind of data, used where an option is not given on the command line.
 # ring8, seeds 0-3, 5,000 steps: 8, 8, 8, 6 of 8 modes with these (7, 7, 7, 6 with lr 1e-3, latent 8)
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(t)
     sub.add_parser("list", help="print the data sets and the losses")
     b = sub.add_parser("benchmark", help="the mode-collapse league table (ring8, grid25)")
-    from .benchmark import add_arguments  # the options of benchmarks/mode_collapse.py
+    from .experiments.benchmark import add_arguments  # the options of benchmarks/mode_collapse.py
 
     add_arguments(b)
     return parser
@@ -120,7 +120,7 @@ def train_command(args: argparse.Namespace) -> dict:
     x = _load(args.data, args.root, config.seed)
     torch.manual_seed(config.seed)  # the models' initial weights
     G, D = models_for(loss, tuple(x.shape[1:]), latent)
-    from .train import fit
+    from .training.train import fit
 
     try:
         history = fit(G, D, x, config)
@@ -154,7 +154,7 @@ def _load(name: str, root: str, seed: int) -> torch.Tensor:
 
 def _save_samples(samples, x, D, loss: GANLoss, data_name: str, steps: int, path: Path) -> None:
     """``samples.png``: an image grid, or 2-D samples over D's contour (1-D: histograms)."""
-    from . import plots  # matplotlib only when there is something to draw
+    from .evaluation import plots  # matplotlib only when there is something to draw
 
     if samples.ndim == 4:
         plots.save_image_grid(samples, path, nrow=8)
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "list":
             list_command()
         elif args.command == "benchmark":
-            from .benchmark import run_from_args
+            from .experiments.benchmark import run_from_args
 
             run_from_args(args)
         else:

@@ -13,7 +13,7 @@ import torch
 # Without ipywidgets, tqdm's notebook bar falls back to text with a warning: text is fine.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-from .train import resolve_device  # noqa: E402
+from .training.train import resolve_device  # noqa: E402
 
 
 @dataclass(frozen=True)

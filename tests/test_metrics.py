@@ -152,7 +152,9 @@ def test_the_digit_classifier_is_pinned_and_never_trains(monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("digit_classifier() must load the pinned weights, not train")
 
-    monkeypatch.setattr(metrics, "train_digit_classifier", no_training)
+    from gan_tutorial.evaluation import digit_metric
+
+    monkeypatch.setattr(digit_metric, "train_digit_classifier", no_training)
     model, acc = metrics.digit_classifier()
     assert hashlib.sha256(metrics.DIGIT_CLASSIFIER_FILE.read_bytes()).hexdigest() == metrics.DIGIT_CLASSIFIER_SHA256
     assert metrics.DIGIT_CLASSIFIER_FILE.stat().st_size < 900_000  # float16 weights, shipped in the wheel
@@ -165,21 +167,22 @@ def test_the_digit_classifier_is_pinned_and_never_trains(monkeypatch):
 def test_a_changed_classifier_file_is_refused_with_the_fix(monkeypatch, tmp_path):
     from gan_tutorial import metrics
     from gan_tutorial.errors import CheckpointError
+    from gan_tutorial.evaluation import digit_metric
 
     damaged = tmp_path / "digit_classifier.pt"
     data = bytearray(metrics.DIGIT_CLASSIFIER_FILE.read_bytes())
     data[len(data) // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
-    monkeypatch.setattr(metrics, "DIGIT_CLASSIFIER_FILE", damaged)
-    metrics._pinned_state.cache_clear()
+    monkeypatch.setattr(digit_metric, "DIGIT_CLASSIFIER_FILE", damaged)
+    digit_metric._pinned_state.cache_clear()
     try:
         with pytest.raises(CheckpointError, match="not the pinned ones.*Reinstall"):
             metrics.digit_classifier()
-        monkeypatch.setattr(metrics, "DIGIT_CLASSIFIER_FILE", tmp_path / "missing.pt")
+        monkeypatch.setattr(digit_metric, "DIGIT_CLASSIFIER_FILE", tmp_path / "missing.pt")
         with pytest.raises(CheckpointError, match="missing from the package"):
             metrics.digit_classifier()
     finally:
-        metrics._pinned_state.cache_clear()
+        digit_metric._pinned_state.cache_clear()
 
 
 def test_precision_and_recall_on_hand_worked_sets():

@@ -106,8 +106,17 @@ assert x.shape == (5000, 1, 28, 28)
 from gan_tutorial import metrics
 classifier, accuracy = metrics.digit_classifier()  # the pinned weights, from site-packages, checked
 assert "site-packages" in str(metrics.DIGIT_CLASSIFIER_FILE) and round(accuracy * 1000) == 975, accuracy
+from gan_tutorial import pretrained
+G, E = pretrained.load("ogan", discriminator=True, root=sys.argv[1])  # the repository's file, SHA-256 checked
+assert E(G(torch.randn(3, G.latent_dim))).shape == (3, G.latent_dim)
+try:
+    pretrained.load("ns", download=False)  # not in site-packages, not under the working directory
+except Exception as exc:
+    assert "allow download=True" in str(exc), exc
+else:
+    sys.exit("a generator loaded without its file")
 print("ok", torch.__version__)
 """
-    out = _run([venv / "python", "-c", script], cwd=tmp_path).stdout
+    out = _run([venv / "python", "-c", script, ROOT], cwd=tmp_path).stdout
     assert out.startswith("ok ") and TORCH_PIN in out
     _run([venv / "python", "-m", "pip", "check"], cwd=tmp_path)

@@ -15,7 +15,7 @@ How the shipped file was made (the one that ``metrics.digit_classifier()`` loads
 Training is not bitwise repeatable across processors (oneDNN and ATen choose different kernels),
 which is why the weights ship instead of being trained on each machine. A file made again on
 another processor differs: then every committed digit result must be re-scored and
-``DIGIT_CLASSIFIER_SHA256`` in ``gan_tutorial/metrics.py`` updated, as for any new FID network.
+``DIGIT_CLASSIFIER_SHA256`` in ``gan_tutorial/evaluation/digit_metric.py`` updated, as for any new FID network.
 """
 
 import argparse

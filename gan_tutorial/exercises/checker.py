@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..errors import GanTutorialError, unknown_name
+from ..core.errors import GanTutorialError, unknown_name
 
 
 class ExerciseFailed(GanTutorialError, AssertionError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .. import losses
+from ..core import losses
 from .checker import exercise, lazy
 
 # logits where sigmoid rounds to 0 or 1: in float32 beyond about 17 and 104, in float64 beyond 37 and 745

@@ -29,7 +29,7 @@ exercise("normalised_spectrum", _normalised_spectrum, _weight_matrix,
 
 
 def _static_sr(W: Tensor, top: int) -> Tensor:
-    from ..regularizers import spectral_regularized_weight
+    from ..core.regularizers import spectral_regularized_weight
 
     return spectral_regularized_weight(W, "static", top)
 
@@ -50,7 +50,7 @@ exercise("static_compensation", _static_sr, _weight_and_top,
 
 
 def _coverage(samples: Tensor, centers: Tensor, std: float) -> tuple[int, float]:
-    from ..metrics import mode_coverage
+    from ..evaluation.metrics import mode_coverage
 
     m = mode_coverage(samples, centers, std)
     return m["modes"], m["high_quality"]

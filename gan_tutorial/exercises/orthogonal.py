@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .. import losses
+from ..core import losses
 from .checker import exercise, lazy
 
 

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import Tensor
 
-from .. import losses
+from ..core import losses
 from .checker import exercise
 
 

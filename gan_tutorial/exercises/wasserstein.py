@@ -40,7 +40,7 @@ class _TinyCritic(torch.nn.Module):
 
 
 def _wdiv_pool(D, x_real: Tensor, x_fake: Tensor, k: float, p: float) -> Tensor:
-    from .. import regularizers
+    from ..core import regularizers
 
     return regularizers.wdiv_penalty(D, x_real, x_fake, k=k, p=p, sampling="pool")
 

@@ -28,8 +28,8 @@ import sympy as sp
 import torch
 from torch import Tensor, nn
 
-from .. import regularizers
-from ..losses import GANLoss
+from ..core import regularizers
+from ..core.losses import GANLoss
 
 THETA, PSI = sp.symbols("theta psi", real=True)
 H = sp.Symbol("h", positive=True)              # the step size (SGD's learning rate)

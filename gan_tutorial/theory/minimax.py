@@ -29,8 +29,8 @@ import sympy as sp
 import torch
 from torch import Tensor, nn
 
-from ..losses import minimax_d_loss
-from ..sampling import evaluating
+from ..core.losses import minimax_d_loss
+from ..core.sampling import evaluating
 from .mixtures import PAIRS, Mixture, grid, jsd_quadrature  # noqa: F401  (known densities, re-exported)
 
 
@@ -394,7 +394,7 @@ def generator_grad_norms(G: nn.Module, D: nn.Module, z: Tensor) -> dict:
     ``ns_g_loss`` (``-E log D(G(z))``); also returns ``mean_D``, the mean of
     ``sigmoid(D(G(z)))`` on the batch (how confident D is that the samples are fake).
     """
-    from ..losses import minimax_g_loss, ns_g_loss
+    from ..core.losses import minimax_g_loss, ns_g_loss
 
     out = {}
     for name, fn in (("saturating", minimax_g_loss), ("non_saturating", ns_g_loss)):

@@ -122,7 +122,7 @@ def sweep_caps(quantiles=(0.5, 0.75, 0.9, 0.99, 1.0), n: int = 20_000, seed: int
     the exact total variation of the kept law to ``p_data`` (both integrated on a grid), and
     the measured share of kept samples on the right (``x > 0``; ``p_data`` has 1/2).
     """
-    from ..sampling import rejection_sample
+    from ..core.sampling import rejection_sample
 
     G = _UnbalancedMixtureG()
     D = _ExactLogRatio(G)

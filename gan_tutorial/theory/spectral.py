@@ -111,7 +111,7 @@ def check_parametrization(mode: str = "dynamic", top: int = 2, seed: int = 0) ->
     ``u_j, v_j`` of ``W``: 0 means W_SR keeps W's singular vectors and has the predicted values
     (this holds even where lifted values tie and the SVD of ``W_SR`` itself is not unique).
     """
-    from ..regularizers import SpectralCompensation, compensated_spectrum
+    from ..core.regularizers import SpectralCompensation, compensated_spectrum
 
     g = torch.Generator().manual_seed(seed)
     W = torch.randn(5, 4, generator=g, dtype=torch.float64)

@@ -22,7 +22,7 @@ import sympy as sp
 import torch
 from torch import Tensor
 
-from ..losses import inverse_stereographic, pole_distance
+from ..core.losses import inverse_stereographic, pole_distance
 
 
 # ----------------------------------------------------------------------------- 2-D picture
@@ -327,7 +327,7 @@ def copied_snippet_loss(moments: int = 3):
     coordinate (no clamp), as in the snippet. Registered under ``"sphere_copied"`` by the
     caller if wanted; never use it for real training.
     """
-    from ..losses import GANLoss
+    from ..core.losses import GANLoss
 
     def moments_of(scores: Tensor) -> Tensor:
         d = torch.arccos(copied_snippet_projection(scores)[..., -1])

@@ -30,8 +30,8 @@ import sympy as sp
 import torch
 from torch import Tensor
 
-from .. import regularizers
-from ..models import MLPDiscriminator
+from ..core import regularizers
+from ..core.models import MLPDiscriminator
 
 theta = sp.Symbol("theta", real=True, nonzero=True)  # the shift of Q; theta = 0 is its own case
 y = sp.Symbol("y", real=True)

@@ -1,8 +1,8 @@
 """Each method of chapter 6's league as its paper trains it: the settings, written once as data.
 
-The shared setting (:class:`gan_tutorial.benchmark.Setting`) gives every method one budget;
+The shared setting (:class:`~gan_tutorial.experiments.toy_methods.Setting`) gives every method one budget;
 a paper prescribes its own optimiser, learning rates, betas, ``n_critic``, sizes, noise size
-and penalty weight. Each entry of :data:`PAPER_METHODS` is a :class:`~gan_tutorial.benchmark.Method`
+and penalty weight. Each entry of :data:`PAPER_METHODS` is a :class:`~gan_tutorial.experiments.toy_methods.Method`
 whose ``setting`` holds what its paper (or the authors' public code, where the paper has no
 2-D experiment or leaves a value out) prescribes, with the source in ``note``.
 
@@ -16,8 +16,8 @@ MLPs (3 x 128, latent 8). ``benchmarks/mode_collapse.py --paper`` runs them into
 
 from __future__ import annotations
 
-from .benchmark import Method, Setting, spectral_norm_d, spectral_regularization_d
-from .regularizers import spectral_regularization
+from ..core.regularizers import spectral_regularization
+from .toy_methods import Method, Setting, spectral_norm_d, spectral_regularization_d
 
 
 def sr_authors_d(D, setting):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import ConfigError
-from .losses import GANLoss, get_loss
+from ..core.errors import ConfigError
+from ..core.losses import GANLoss, get_loss
 
 LR_DECAYS = ("constant", "linear", "cosine")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -72,6 +72,8 @@ class TrainConfig:
     instance_noise: float = _opt(0.0, "std of Gaussian noise on D's inputs, falling linearly to 0 "
                                  "at noise_until * steps, e.g. 0.5 (0: off)")
     noise_until: float = _opt(0.5, "fraction of the run at which the instance noise reaches 0")
+    translate: float = _opt(0.0, "D sees every input, real and fake, shifted by a random number of pixels up to "
+                            "this fraction of the side, e.g. 0.125 (differentiable augmentation; 0: off)")
 
     @property
     def gan_loss(self) -> GANLoss:
@@ -104,6 +106,8 @@ class TrainConfig:
         _check("instance_noise", noise, _is_num(noise) and noise >= 0, "a std >= 0 such as 0.5 (0 turns it off)")
         _check("noise_until", self.noise_until, _is_num(self.noise_until) and 0 < self.noise_until <= 1,
                "a fraction of the run in (0, 1] such as 0.5")
+        _check("translate", self.translate, _is_num(self.translate) and 0 <= self.translate < 0.5,
+               "a fraction of the side in [0, 0.5) such as 0.125 (0 turns it off)")
         _check("ema", self.ema, _is_num(self.ema) and 0 <= self.ema < 1, "a decay in [0, 1) such as 0.999 (0: off)")
         _check("on_divergence", self.on_divergence, self.on_divergence in ("stop", "rollback"), "'stop' or 'rollback'")
         _check("rollback_lr_factor", self.rollback_lr_factor,

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ConfigError
+from ..core.errors import ConfigError
 
 RESULTS = Path("benchmarks") / "results_digits"  # relative to the repository root
 
@@ -158,7 +158,7 @@ def plot_curves(results: LeagueResults, methods: list[str], ax, floor: bool = Tr
 
 def plot_samples(results: LeagueResults, methods: list[str], axes, n: int = 64, seed: int = 0):
     """64 scored samples of seed ``seed`` of each method, one panel each, titled with its distance."""
-    from .plots import show_images
+    from ..evaluation.plots import show_images
 
     for ax, name in zip(np.atleast_1d(axes), methods):
         r = next(r for r in results.runs(name) if r["seed"] == seed)

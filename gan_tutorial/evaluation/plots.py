@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from .sampling import evaluating, log_ratio_score
+from ..core.sampling import evaluating, log_ratio_score
 
 
 def image_grid(images: Tensor, nrow: int | None = None, padding: int = 2,

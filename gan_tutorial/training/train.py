@@ -15,17 +15,19 @@ import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from . import regularizers
-from .checkpoint import (  # noqa: F401  (re-exported)
+from ..core import regularizers
+from ..core.checkpoint import (  # noqa: F401  (re-exported)
     check_writable,
     checkpoint_files,
     load_checkpoint,
     load_resume,
     save_checkpoint,
 )
+from ..core.distributed import distributed_context, init_distributed  # noqa: F401
+from ..core.errors import ConfigError, DataError, ShapeError
+from ..core.losses import GANLoss
+from ..core.sampling import evaluating, log_ratio_score, rejection_sample, sample  # noqa: F401
 from .config import TrainConfig, autocast, lr_factor, noise_std, resolve_device  # noqa: F401
-from .distributed import distributed_context, init_distributed  # noqa: F401
-from .errors import ConfigError, DataError, ShapeError
 from .loop import (  # noqa: F401
     History,
     TrainingDiverged,
@@ -35,8 +37,6 @@ from .loop import (  # noqa: F401
     run_loop,
     set_learning_rates,
 )
-from .losses import GANLoss
-from .sampling import evaluating, log_ratio_score, rejection_sample, sample  # noqa: F401
 
 
 def _noisy(x: Tensor, std: float) -> Tensor:

@@ -38,9 +38,9 @@ import torch
 import torch.nn.functional as F_
 from torch import Tensor, nn
 
+from ..core.models import MLPDiscriminator, MLPGenerator
 from .config import TrainConfig, autocast
 from .loop import History, TrainState, new_state, run_loop
-from .models import MLPDiscriminator, MLPGenerator
 
 
 class Reconstructor(MLPGenerator):
@@ -158,11 +158,11 @@ def fit_veegan(G: nn.Module, F: nn.Module, D: nn.Module, data: Tensor,
     config = config or TrainConfig()
     config.validate()
     if config.instance_noise:
-        from .errors import ConfigError
+        from ..core.errors import ConfigError
 
         raise ConfigError("instance_noise is not defined for VEEGAN's joint D: set it to 0.")
     if objective not in VEEGAN_OBJECTIVES:
-        from .errors import ConfigError
+        from ..core.errors import ConfigError
 
         raise ConfigError(f"objective must be one of {', '.join(VEEGAN_OBJECTIVES)}, got {objective!r}.")
     step = (functools.partial(veegan_step, recon_weight=recon_weight) if objective == "course"

@@ -21,18 +21,18 @@ import argparse
 import dataclasses
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import data as data_mod
-from . import losses, regularizers
-from .config import TrainConfig
-from .errors import ConfigError, GanTutorialError
+from ..core import data as data_mod
+from ..core import losses
+from ..core.errors import ConfigError, GanTutorialError
+from ..core.models import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
+from ..core.sampling import rejection_sample
+from ..evaluation.metrics import mode_coverage
 from .league import (  # noqa: F401  (re-exported)
     DATASETS,
     PUBLISHED,
@@ -45,133 +45,23 @@ from .league import (  # noqa: F401  (re-exported)
     trained_methods,
     write_results,
 )
-from .metrics import mode_coverage
-from .models import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
-from .sampling import rejection_sample
+from .paper_settings import PAPER_METHODS
+from .toy_methods import (  # noqa: F401  (re-exported: the rows of the league)
+    _LATER_FIELDS,
+    DRS_QUANTILE,
+    EXTRA_METHODS,
+    INSTANCE_NOISE,
+    LOSS_METHODS,
+    METHODS,
+    Method,
+    Setting,
+    methods,
+    spectral_norm_d,
+    spectral_regularization_d,
+    static_spectral_regularization_d,
+)
 
-
-@dataclass(frozen=True)
-class Setting:
-    """One budget for every method (no tuning per method or per seed).
-
-    The benchmark's protocol, kept as one flat record (its hash names the results); it
-    becomes a :class:`TrainConfig` in :meth:`train_config` and the MLPs' sizes in
-    :func:`build_models`. ``lr`` is both learning rates.
-    """
-
-    steps: int = 2000
-    batch_size: int = 256
-    lr: float = 1e-3
-    lr_decay: str = "linear"  # both learning rates fall linearly to 0: sharper final samples
-    betas: tuple[float, float] = (0.5, 0.999)
-    latent_dim: int = 8
-    hidden: int = 128
-    depth: int = 3
-    n_train: int = 100_000
-    n_scored: int = 2_500
-    vector_dim: int = 16  # out_dim of a vector D whose loss does not use z (Sphere GAN)
-    # fields a paper's own setting changes (gan_tutorial.paper_settings); None: as above
-    lr_g: float | None = None
-    n_critic: int = 1
-    optimizer: str = "adam"
-    penalty_weight: float | None = None
-    d_hidden: int | None = None
-    d_depth: int | None = None
-    g_batch_norm: bool = False
-    d_maxout: int = 0  # pieces of maxout hidden units in D (0: LeakyReLU)
-
-    def train_config(self, loss: str, seed: int, device: str = "cpu", **fields) -> TrainConfig:
-        """The :class:`TrainConfig` of one run under this setting."""
-        return TrainConfig(loss=loss, steps=self.steps, batch_size=self.batch_size, lr_d=self.lr,
-                           lr_g=self.lr if self.lr_g is None else self.lr_g, lr_decay=self.lr_decay,
-                           betas=self.betas, optimizer=self.optimizer, n_critic=self.n_critic,
-                           penalty_weight=self.penalty_weight, device=device,
-                           seed=seed, progress=False, n_samples=self.n_scored,
-                           log_every=max(1, self.steps // 20), **fields)
-
-
-# added after the first results were committed: left out of setting_id at their defaults
-_LATER_FIELDS = ("lr_g", "n_critic", "optimizer", "penalty_weight", "d_hidden", "d_depth", "g_batch_norm", "d_maxout")
-
-
-def spectral_norm_d(D: nn.Module, setting: Setting) -> nn.Module:
-    """Spectral normalisation of every layer of D (Miyato et al., 2018)."""
-    return regularizers.spectral_norm(D)
-
-
-def spectral_regularization_d(D: nn.Module, setting: Setting) -> nn.Module:
-    """Dynamic spectral regularization of every layer of D (Liu et al., 2019)."""
-    return regularizers.spectral_regularization(D, "dynamic")
-
-
-def static_spectral_regularization_d(D: nn.Module, setting: Setting) -> nn.Module:
-    """Static spectral regularization lifting the ``hidden / 2`` largest singular values."""
-    return regularizers.spectral_regularization(D, "static", top=setting.hidden // 2)
-
-
-@dataclass(frozen=True)
-class Method:
-    """A row of the table: a registered ``loss`` and what is done around it.
-
-    ``d_transform(D, setting)`` changes D before training (e.g. :func:`spectral_norm_d`);
-    ``pack`` > 1 makes D judge packs of that many samples (PacGAN); ``veegan`` trains G with
-    VEEGAN's reconstructor and joint D instead of ``loss``; ``drs`` keeps G's samples by
-    discriminator rejection sampling, after the same training as the method without it.
-    """
-
-    name: str
-    loss: str = "ns"
-    d_transform: Callable[[nn.Module, Setting], nn.Module] | None = None
-    pack: int = 1
-    veegan: bool | str = False  # True or "course": the course's objective; "paper": the authors'
-    drs: bool = False
-    instance_noise: float = 0.0  # std of the noise on D's inputs, annealed to 0 at half the run
-    note: str = ""
-    setting: Setting | None = None  # the method's own setting (its paper's); None: the shared one
-
-    @property
-    def base(self) -> str | None:
-        """The method whose training this one repeats: its name without ``+drs`` (or ``None``)."""
-        return self.name.removesuffix("+drs") if self.drs else None
-
-
-DRS_QUANTILE = 0.995  # log M = this quantile of D's logit over 10,000 draws (one value for all)
-INSTANCE_NOISE = 0.5  # std of the instance noise at step 0, falling to 0 at half the run (one value for all)
-
-LOSS_METHODS = ("minimax", "ns", "wgan", "wgan_gp", "wgan_div", "hinge", "ns_r1", "sphere", "gan_qp",
-                "ogan", "ogan_ns", "ogan_hinge", "ogan_mse")
-EXTRA_METHODS = {m.name: m for m in (
-    Method("veegan", veegan=True, note="reconstructor F, D on (z, x) pairs"),
-    Method("ns+sn", d_transform=spectral_norm_d, note="spectral normalisation of D"),
-    Method("ns+sr", d_transform=spectral_regularization_d, note="spectral regularization, dynamic"),
-    Method("pacgan4", pack=4, note="ns, D sees packs of 4 samples"),
-    Method("ns+drs", loss="ns", drs=True, note="ns, samples kept by D's rejection"),
-    Method("ogan_ns+drs", loss="ogan_ns", drs=True, note="ogan_ns, samples kept by D's rejection"),
-    Method("ogan_ns+noise", loss="ogan_ns", instance_noise=INSTANCE_NOISE,
-           note="ogan_ns, instance noise on D's inputs"),
-    Method("ogan_ns+noise+drs", loss="ogan_ns", instance_noise=INSTANCE_NOISE, drs=True,
-           note="ogan_ns+noise, samples kept by D's rejection"),
-)}
-METHODS = [Method(k, loss=k) for k in LOSS_METHODS] + list(EXTRA_METHODS.values())
-"""Every row of the league table, in its order."""
-
-
-def methods(names: list[str] | None = None) -> list[Method]:
-    """The methods named (default: all of :data:`METHODS`); a registered loss not listed
-    there becomes a plain method of that loss."""
-    if not names:
-        return list(METHODS)
-    by_name = {m.name: m for m in METHODS}
-    out = []
-    for name in names:
-        if name in by_name:
-            out.append(by_name[name])
-        elif name in losses.LOSSES:
-            out.append(Method(name, loss=name))
-        else:
-            raise ConfigError(f"unknown method {name!r}: use one of {', '.join(by_name)}, or a "
-                              f"registered loss ({', '.join(losses.LOSSES)}).")
-    return out
+DEFAULT_SETTING = Setting()  # the shared setting of the league table
 
 
 class Packed(nn.Module):
@@ -221,7 +111,7 @@ def _train(method: Method, x: torch.Tensor, setting: Setting, seed: int, device:
     config = setting.train_config(method.loss, seed, device, instance_noise=method.instance_noise)
     try:
         if method.veegan:
-            from .veegan import JointDiscriminator, Reconstructor, fit_veegan
+            from ..training.veegan import JointDiscriminator, Reconstructor, fit_veegan
 
             F = Reconstructor(x.shape[1], setting.latent_dim, setting.hidden, setting.depth)
             D = JointDiscriminator(setting.latent_dim, x.shape[1], setting.d_hidden or setting.hidden,
@@ -229,7 +119,7 @@ def _train(method: Method, x: torch.Tensor, setting: Setting, seed: int, device:
             objective = "paper" if method.veegan == "paper" else "course"
             history = fit_veegan(G, F, D, x, config, objective=objective, callbacks=callbacks)
         else:
-            from .train import fit
+            from ..training.train import fit
 
             history = fit(G, D, x, config, callbacks=callbacks)
         return G, D, history.snapshots[-1][1], ""
@@ -237,7 +127,7 @@ def _train(method: Method, x: torch.Tensor, setting: Setting, seed: int, device:
         return G, D, None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
 
 
-def run_one(method: Method, data_name: str, seed: int, setting: Setting = Setting(),
+def run_one(method: Method, data_name: str, seed: int, setting: Setting = DEFAULT_SETTING,
             device: str = "cpu", with_base: bool = False) -> list[tuple[dict, np.ndarray]]:
     """Train ``method`` on ``data_name`` with ``seed``; returns [(record, samples ``(n, 2)``)].
 
@@ -316,7 +206,7 @@ def _finished_runs(out: Path, setting: Setting, fresh: bool, ids: dict | None = 
 
 
 def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
-                  setting: Setting = Setting(), out: str | Path = "benchmarks/results",
+                  setting: Setting = DEFAULT_SETTING, out: str | Path = "benchmarks/results",
                   jobs: int = 1, fresh: bool = False, log=print,
                   write_every: int = 10, only: list[str] | None = None) -> list[dict]:
     """Run every (method, data set, seed) not already in ``out/runs.jsonl``; write the tables.
@@ -426,8 +316,6 @@ def run_from_args(args: argparse.Namespace) -> list[dict]:
     setting = Setting(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                       latent_dim=args.latent_dim, hidden=args.hidden)
     if args.paper:  # --losses picks the rows to train; the tables keep every row's finished runs
-        from .paper_settings import PAPER_METHODS
-
         method_list = list(PAPER_METHODS)
         if args.out == "benchmarks/results":
             args.out = "benchmarks/results_paper"

@@ -24,12 +24,13 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .checkpoint import check_writable, checkpoint_files, load_resume, save_checkpoint
+from ..core.augment import Translated
+from ..core.checkpoint import check_writable, checkpoint_files, load_resume, save_checkpoint
+from ..core.data import BatchSampler
+from ..core.distributed import any_rank, distributed_context, mean_over_ranks, rank_device
+from ..core.errors import GanTutorialError
+from ..core.sampling import sample
 from .config import TrainConfig, fast_path, lr_factor, make_optimizer, resolve_device
-from .data import BatchSampler
-from .distributed import any_rank, distributed_context, mean_over_ranks, rank_device
-from .errors import GanTutorialError
-from .sampling import sample
 
 SERIES = ("d_loss", "g_loss", "penalty", "recon")
 
@@ -202,6 +203,8 @@ def new_state(G: nn.Module, D: nn.Module, x: Tensor, config: TrainConfig, F: nn.
     if world > 1:  # gradients are averaged over the ranks during backward
         ids = [device.index] if device.type == "cuda" else None
         runs = [DistributedDataParallel(m, device_ids=ids) if m is not None else None for m in runs]
+    if config.translate > 0 and x.ndim == 4:  # D sees shifted images (differentiable augmentation)
+        runs[1] = Translated(runs[1], config.translate)
     state.G_run, state.D_run, state.F_run = runs
     return state
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data as data_mod
-from .errors import ConfigError
-from .metrics import mode_coverage
+from ..core import data as data_mod
+from ..core.errors import ConfigError
+from ..evaluation.metrics import mode_coverage
 
 DATASETS = ("ring8", "grid25")
 

@@ -1,0 +1,1 @@
+"""The library's base layer: data, models, losses, regularizers, sampling, checkpoints."""

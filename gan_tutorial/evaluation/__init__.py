@@ -1,0 +1,1 @@
+"""Measuring what a generator makes: metrics, plots, latent-space helpers, trained generators."""
