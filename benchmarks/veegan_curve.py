@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import torch
-
-from gan_tutorial import data as data_mod
-from gan_tutorial.benchmark import _train
+from gan_tutorial.benchmark import train_method
 from gan_tutorial.metrics import ModeTracker
 from gan_tutorial.paper_settings import PAPER_METHODS
+
+from gan_tutorial import data as data_mod
 
 
 def curve(name: str, seed: int, steps: int) -> dict:
@@ -33,7 +33,7 @@ def curve(name: str, seed: int, steps: int) -> dict:
     z = torch.randn(s.n_scored, s.latent_dim, generator=torch.Generator().manual_seed(99))
     tracker = ModeTracker(centers, std, z)
     t0 = time.time()
-    _, _, _, error = _train(method, x, s, seed, "cpu", callbacks=[tracker])
+    _, _, _, error = train_method(method, x, s, seed, "cpu", callbacks=[tracker])
     if error:
         raise SystemExit(f"{name} seed {seed} diverged: {error}")
     return {"data": name, "seed": seed, "steps": tracker.step, "modes": tracker.modes,

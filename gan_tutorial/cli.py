@@ -33,7 +33,6 @@ from .training.config import TrainConfig
 DATA_DEFAULTS = {"toy": {"steps": 5000, "batch_size": 256, "latent_dim": 2},
                  "images": {"steps": 3000, "batch_size": 64, "latent_dim": 64}}
 CLI_DEFAULTS = {"out": "runs/default"}  # where the command line differs from TrainConfig
-VECTOR_DIM = 16  # outputs of a vector D whose loss does not compare them with z (Sphere GAN)
 N_TOY = 100_000  # size of the fixed training set drawn from a toy mixture (as in PacGAN)
 N_SCORED = 2_500  # samples scored with mode_coverage (as in VEEGAN and PacGAN)
 
@@ -101,8 +100,8 @@ def config_from_args(args: argparse.Namespace, toy: bool) -> tuple[TrainConfig, 
 def models_for(loss: GANLoss, shape: tuple[int, ...], latent_dim: int):
     """G and D for samples of ``shape`` that ``loss`` can train: D outputs what the loss reads
     (a vector of ``latent_dim`` when it is compared with z), without batch norm under a penalty."""
-    out_dim = None if loss.output == "scalar" else latent_dim if loss.uses_z else VECTOR_DIM
-    return default_models(shape, latent_dim=latent_dim, out_dim=out_dim, d_batch_norm=loss.penalty is None)
+    return default_models(shape, latent_dim=latent_dim, out_dim=loss.d_out_dim(latent_dim),
+                          d_batch_norm=loss.d_batch_norm)
 
 
 def train_command(args: argparse.Namespace) -> dict:

@@ -55,7 +55,7 @@ def test_cli_models_fit_each_loss():
     for name, loss in losses.LOSSES.items():
         G, D = cli.models_for(loss, (1, 28, 28), latent_dim=12)
         shape = tuple(D(torch.zeros(2, 1, 28, 28)).shape)
-        want = (2,) if loss.output == "scalar" else (2, 12) if loss.uses_z else (2, cli.VECTOR_DIM)
+        want = (2,) if loss.output == "scalar" else (2, 12) if loss.uses_z else (2, losses.VECTOR_DIM)
         assert shape == want, name
         has_bn = any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
         assert has_bn == (loss.penalty is None), name

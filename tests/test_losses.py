@@ -39,3 +39,15 @@ def test_registry_entries_and_argument_passing():
 def test_unknown_loss_lists_the_valid_ones():
     with pytest.raises(ConfigError, match=r"Did you mean 'ns'.*minimax"):
         losses.get_loss("nss")
+
+
+@pytest.mark.parametrize("name, want", [("ns", None), ("wgan_gp", None), ("ogan", 12), ("sphere", 16)])
+def test_a_loss_says_once_what_its_d_returns_and_whether_d_may_use_batch_norm(name, want):
+    from gan_tutorial import losses
+
+    loss = losses.get_loss(name)
+    assert loss.d_out_dim(12) == want
+    assert loss.d_batch_norm == (loss.penalty is None)
+    assert losses.get_loss("wgan_gp").d_batch_norm is False and losses.get_loss("ns").d_batch_norm is True
+    if name == "sphere":
+        assert loss.d_out_dim(12, vector_dim=3) == 3

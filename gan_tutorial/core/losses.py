@@ -55,6 +55,7 @@ def ns_g_loss(fake_scores: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------- registry
 D_INPUTS = ("z", "x_real", "x_fake")
 G_INPUTS = ("real_scores", "z", "x_real", "x_fake")
+VECTOR_DIM = 16  # outputs of a vector D whose loss does not compare them with z (Sphere GAN's S^16)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,19 @@ class GANLoss:
     def uses_z(self) -> bool:
         """Whether a loss function compares D's output with ``z`` (D then outputs ``latent_dim``)."""
         return "z" in self.d_inputs or "z" in self.g_inputs
+
+    def d_out_dim(self, latent_dim: int, vector_dim: int | None = None) -> int | None:
+        """What D must return for this loss: None (one score per sample, ``(B,)``), ``latent_dim``
+        (a vector compared with z, O-GAN) or ``vector_dim`` (another vector, Sphere GAN; default
+        :data:`VECTOR_DIM`). The one place where a D's output size is derived from its loss."""
+        if self.output == "scalar":
+            return None
+        return latent_dim if self.uses_z else (VECTOR_DIM if vector_dim is None else vector_dim)
+
+    @property
+    def d_batch_norm(self) -> bool:
+        """Whether D may use batch norm: not under a per-sample gradient penalty (it mixes the batch)."""
+        return self.penalty is None
 
     @property
     def penalty_name(self) -> str | None:

@@ -46,6 +46,7 @@ from .league import (  # noqa: F401  (re-exported)
     write_results,
 )
 from .paper_settings import PAPER_METHODS
+from .runner import Ledger, execute
 from .toy_methods import (  # noqa: F401  (re-exported: the rows of the league)
     _LATER_FIELDS,
     DRS_QUANTILE,
@@ -88,9 +89,7 @@ def build_models(method: Method, x_dim: int, setting: Setting) -> tuple[nn.Modul
     """G and D for ``method``: the MLPs of the course, D transformed as the method says."""
     G = MLPGenerator(setting.latent_dim, x_dim, setting.hidden, setting.depth, batch_norm=setting.g_batch_norm)
     loss = losses.get_loss(method.loss)
-    out_dim = None
-    if loss.output == "vector":  # O-GAN's D is an encoder: one output per latent coordinate
-        out_dim = setting.latent_dim if loss.uses_z else setting.vector_dim
+    out_dim = loss.d_out_dim(setting.latent_dim, setting.vector_dim)  # O-GAN's D is an encoder of z
     d_hidden, d_depth = setting.d_hidden or setting.hidden, setting.d_depth or setting.depth
     if setting.d_maxout:
         D = MaxoutDiscriminator(x_dim * method.pack, d_hidden, d_depth, setting.d_maxout, out_dim)
@@ -103,7 +102,7 @@ def build_models(method: Method, x_dim: int, setting: Setting) -> tuple[nn.Modul
     return G, D
 
 
-def _train(method: Method, x: torch.Tensor, setting: Setting, seed: int, device: str, callbacks=()):
+def train_method(method: Method, x: torch.Tensor, setting: Setting, seed: int, device: str, callbacks=()):
     """Train ``method``'s models on ``x`` (``callbacks`` as in :func:`gan_tutorial.train.fit`);
     returns (G, D, samples or None, error message)."""
     torch.manual_seed(seed)
@@ -137,7 +136,7 @@ def run_one(method: Method, data_name: str, seed: int, setting: Setting = DEFAUL
     """
     x = data_mod.toy(data_name, setting.n_train, seed=seed)
     t0 = time.perf_counter()
-    G, D, samples, error = _train(method, x, setting, seed, device)
+    G, D, samples, error = train_method(method, x, setting, seed, device)
     train_time = time.perf_counter() - t0
     centers, std = data_mod.toy_spec(data_name)
 
@@ -184,27 +183,6 @@ def _job(args) -> list[tuple[dict, np.ndarray]]:
     return run_one(method, data_name, seed, setting, with_base=with_base)
 
 
-def _finished_runs(out: Path, setting: Setting, fresh: bool, ids: dict | None = None) -> dict[str, dict]:
-    """The records in ``out/runs.jsonl`` made under ``setting`` (or the method's own setting,
-    ``ids``: method name -> setting id) whose samples are on disk."""
-    ids = ids or {}
-    log_path, done = out / "runs.jsonl", {}
-    if fresh and log_path.exists():
-        log_path.unlink()
-    if not log_path.exists():
-        return done
-    # a clean checkout has samples.npz but not the per-run files (git-ignored): unpack it
-    packed = np.load(out / "samples.npz") if (out / "samples.npz").exists() else {}
-    for line in log_path.read_text().splitlines():
-        r = json.loads(line)
-        key, path = run_key(r["method"], r["data"], r["seed"]), run_file(out, r["method"], r["data"], r["seed"])
-        if not path.exists() and key in packed:
-            np.save(path, packed[key])
-        if r.get("setting") == ids.get(r["method"], setting_id(setting)) and path.exists():
-            done[key] = r
-    return done
-
-
 def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
                   setting: Setting = DEFAULT_SETTING, out: str | Path = "benchmarks/results",
                   jobs: int = 1, fresh: bool = False, log=print,
@@ -219,11 +197,13 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
     """
     trained = trained_methods(method_list, only)
     out = Path(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    log_path = out / "runs.jsonl"
-    done = _finished_runs(out, setting, fresh, {m.name: setting_id(m.setting) for m in method_list if m.setting})
+    ids = {m.name: setting_id(m.setting) for m in method_list if m.setting}
+    ledger = Ledger(out, key=lambda r: run_key(r["method"], r["data"], r["seed"]),
+                    file=lambda r: run_file(out, r["method"], r["data"], r["seed"]),
+                    keep=lambda r: r.get("setting") == ids.get(r["method"], setting_id(setting)), fresh=fresh)
+    done = ledger.done
     todo = plan_runs(trained, datasets, seeds, setting, done)
-    total, t0 = sum(1 + t[-1] for t in todo), time.perf_counter()
+    total, t0, finished = sum(1 + t[-1] for t in todo), time.perf_counter(), [0]
     budget = "each in its own setting" if any(m.setting for m in trained) else f"{setting.steps} steps each"
     log(f"benchmark: {len(trained)} methods x {len(datasets)} data sets x {len(list(seeds))} "
         f"seeds, {budget}; {len(done)} runs already done, {total} to run")
@@ -236,33 +216,20 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
         have = {r["method"] for r in records}
         write_results(records, [m for m in method_list if m.name in have], datasets, setting, out)
 
-    def finish(i, record, samples):
-        np.save(run_file(out, record["method"], record["data"], record["seed"]), samples)
-        with open(log_path, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        done[run_key(record["method"], record["data"], record["seed"])] = record
-        err = f" ({record['error']})" if record["error"] else ""
-        if i % write_every == 0 and i < total:  # partial tables while the benchmark runs
-            write([r for r in done.values() if r["method"] in names])
-        log(f"[{i}/{total}] {record['method']} on {record['data']}, seed {record['seed']}: "
-            f"{record['modes']}/{record['n_modes']} modes, {100 * record['high_quality']:.1f}% high "
-            f"quality, {record['wall_time_s']:.0f} s{err}; {time.perf_counter() - t0:.0f} s so far")
+    def finish(rows):  # each finished job gives one row, or two (a sampler method and its base)
+        for record, samples in rows:
+            finished[0] += 1
+            i = finished[0]
+            ledger.add(record, samples)
+            err = f" ({record['error']})" if record["error"] else ""
+            if i % write_every == 0 and i < total:  # partial tables while the benchmark runs
+                write(ledger.records(lambda r: r["method"] in names))
+            log(f"[{i}/{total}] {record['method']} on {record['data']}, seed {record['seed']}: "
+                f"{record['modes']}/{record['n_modes']} modes, {100 * record['high_quality']:.1f}% high "
+                f"quality, {record['wall_time_s']:.0f} s{err}; {time.perf_counter() - t0:.0f} s so far")
 
-    def drain(jobs_done):  # each finished job gives one row, or two (a sampler method and its base)
-        rows = (row for rows in jobs_done for row in rows)
-        for i, (record, samples) in enumerate(rows, 1):
-            finish(i, record, samples)
-
-    if jobs > 1 and total > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_job, t) for t in todo]
-            drain(fut.result() for fut in as_completed(futures))
-    else:
-        drain(_job(t) for t in todo)
-    records = [r for r in done.values() if r["method"] in names]
+    execute([(_job, (t,), {}) for t in todo], finish, jobs)
+    records = ledger.records(lambda r: r["method"] in names)
     write(records)
     return records
 

@@ -23,6 +23,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from .digit_methods import (  # noqa: F401  (re-exported: the league's rows)
     to_uint8,
 )
 from .digit_tables import DIAGNOSIS, rescore, score_fields, summarise, write_results  # noqa: F401
+from .runner import Ledger, execute, write_settings
 
 
 def _score(G, z, classifier, **protocol) -> tuple[np.ndarray, dict]:
@@ -100,6 +102,7 @@ def run_one(method: DigitMethod, seed: int, x_train: torch.Tensor, classifier, d
     try:
         history = fit(G, D, x_train, config, callbacks=[record_curve])
         G = history.G_ema if history.G_ema is not None else G  # a moving average of G is what is sampled
+        G.load_state_dict(_half(G.state_dict()))  # G as shipped (half precision) is G as scored
     except GanTutorialError as exc:  # a diverged run is a result; a bug is not
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     seconds = history.wall_time if history is not None else time.perf_counter() - t0  # summed over resumes
@@ -146,28 +149,14 @@ def _losses(history) -> dict:
             for key in ("step", "d_loss", "g_loss", "penalty") if getattr(history, key)}
 
 
-def _execute(todo, x_train, classifier, jobs: int, finish, reference: str = "held-out",
-             models_dir: Path | None = None, device: str = "cpu", work_root: Path | None = None) -> None:
-    """``run_one`` for every ``(method, seed)`` in ``todo``, ``jobs`` processes of one thread each.
-
-    With ``work_root`` each run checkpoints into ``work_root/<method>_<seed>`` and resumes from there."""
-    def args(m, s):
-        work = Path(work_root) / f"{m.name}_{s}" if work_root is not None else None
-        return (m, s, x_train, classifier, device), {"reference": reference, "models_dir": models_dir, "work": work}
-
-    if jobs > 1 and len(todo) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
-            futures = [pool.submit(run_one, *a, **kw) for a, kw in (args(m, s) for m, s in todo)]
-            for fut in as_completed(futures):
-                finish(*fut.result())
-    else:
-        for m, s in todo:
-            a, kw = args(m, s)
-            finish(*run_one(*a, **kw))
+def _calls(todo, x_train, classifier, reference: str = "held-out", models_dir: Path | None = None,
+           device: str = "cpu", work_root: Path | None = None) -> list:
+    """:func:`run_one` for every ``(method, seed)`` of ``todo``, as calls for :func:`runner.execute`;
+    with ``work_root`` each run checkpoints into ``work_root/<method>_<seed>`` and resumes from there."""
+    return [(run_one, (m, s, x_train, classifier, device),
+             {"reference": reference, "models_dir": models_dir,
+              "work": Path(work_root) / f"{m.name}_{s}" if work_root is not None else None})
+            for m, s in todo]
 
 
 TUNING_STEPS = 500
@@ -183,27 +172,21 @@ def run_tuning(method_list: list[DigitMethod], out: str | Path = "benchmarks/res
                log=print) -> list[dict]:
     """Each row's candidates, scored against *training* digits (never the held-out ones): ``tuning.csv``."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "tuning.jsonl"
-    done = {}
-    if log_path.exists():
-        for r in map(json.loads, log_path.read_text().splitlines()):
-            done[r["setting"]] = r
-    todo = [(c, 0) for m in method_list for c in tuning_candidates(m)
-            if c.setting() not in done]
+    ledger = Ledger(out, key=lambda r: r["setting"], file=None, name="tuning.jsonl")
+    done = ledger.done
+    todo = [(c, 0) for m in method_list for c in tuning_candidates(m) if c.setting() not in done]
     log(f"digit tuning: {len(method_list)} rows x 2 learning rates; {len(done)} done, {len(todo)} to run")
     (x_train, _), _ = metrics.mnist5k_split()
     classifier, _ = metrics.digit_classifier()
 
-    def finish(record, images):
+    def finish(result):
+        record, _ = result
         record = {**record, "lr": json.loads(record["setting"])["lr"]}
-        with open(log_path, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        done[record["setting"]] = record
+        ledger.add(record)
         log(f"tuning {record['method']} lr {record['lr']:g}: distance to training digits {record['fd']:.1f}, "
             f"{record['wall_time_s']:.0f} s {record['error']}")
 
-    _execute(todo, x_train, classifier, jobs, finish, reference="training")
+    execute(_calls(todo, x_train, classifier, reference="training"), finish, jobs)
     rows = sorted(done.values(), key=lambda r: ([m.name for m in METHODS].index(r["method"]), r["lr"]))
     with open(out / "tuning.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, ["method", "lr", "steps", "fd_training", "wall_time_s", "error"])
@@ -214,40 +197,33 @@ def run_tuning(method_list: list[DigitMethod], out: str | Path = "benchmarks/res
 
 
 def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | Path = "benchmarks/results_digits",
-                     jobs: int = 1, log=print, device: str = "cpu") -> list[dict]:
-    """Run every (method, seed) not already in ``out/runs.jsonl`` under the same setting; write the tables."""
+                     jobs: int = 1, log=print, device: str = "cpu",
+                     command: str = "run_digit_league(...) in Python") -> list[dict]:
+    """Run every (method, seed) not already in ``out/runs.jsonl`` under the same setting; write the tables
+    and ``settings.json`` (the rows' settings and ``command``, the command that re-creates the folder)."""
     out = Path(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    log_path = out / "runs.jsonl"
     wanted = {m.name: m.setting() for m in method_list}
-    done = {}
-    saved = np.load(out / "samples.npz") if (out / "samples.npz").exists() else {}
-    if log_path.exists():
-        for line in log_path.read_text().splitlines():
-            r = json.loads(line)
-            npy, key = out / "runs" / f"{r['method']}_{r['seed']}.npy", f"{r['method']}/{r['seed']}"
-            if not npy.exists() and key in saved:  # a fresh clone: runs/ is not committed, samples.npz is
-                np.save(npy, saved[key])
-            if wanted.get(r["method"]) == r["setting"] and npy.exists():
-                done[r["method"], r["seed"]] = r
-    todo = [(m, s) for s in seeds for m in method_list if (m.name, s) not in done]
-    log(f"digit league: {len(method_list)} methods x {len(list(seeds))} seeds; {len(done)} done, {len(todo)} to run")
+    ledger = Ledger(out, key=lambda r: f"{r['method']}/{r['seed']}",
+                    file=lambda r: out / "runs" / f"{r['method']}_{r['seed']}.npy",
+                    keep=lambda r: wanted.get(r["method"]) == r["setting"])
+    todo = [(m, s) for s in seeds for m in method_list if f"{m.name}/{s}" not in ledger.done]
+    log(f"digit league: {len(method_list)} methods x {len(list(seeds))} seeds; {len(ledger.done)} done, "
+        f"{len(todo)} to run")
     (x_train, _), _ = metrics.mnist5k_split()
     classifier, _ = metrics.digit_classifier()
+    write_settings(out, {m.name: json.loads(m.setting()) for m in method_list}, command)
 
-    def finish(record, images):
-        np.save(out / "runs" / f"{record['method']}_{record['seed']}.npy", images)
-        with open(log_path, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        done[record["method"], record["seed"]] = record
+    def finish(result):
+        record, images = result
+        ledger.add(record, images)
         log(f"{record['method']} seed {record['seed']}: distance {record['fd']:.1f} ({record['ratio']:.1f}x the floor "
             f"{record['floor']:.2f}), {record['wall_time_s']:.0f} s {record['error']}")
-        write_results(list(done.values()), method_list, out)
+        write_results(ledger.records(), method_list, out)
 
     (out / "models").mkdir(exist_ok=True)
-    _execute(todo, x_train, classifier, jobs, finish, models_dir=out / "models", device=device,
-             work_root=out / "work")
-    records = [r for (name, _), r in done.items() if name in wanted]
+    execute(_calls(todo, x_train, classifier, models_dir=out / "models", device=device, work_root=out / "work"),
+            finish, jobs)
+    records = ledger.records()
     if records:
         write_results(records, method_list, out)
     return records
@@ -292,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         if device != "cpu" and args.jobs > 1:
             raise ConfigError(f"--jobs {args.jobs} forks processes, which {device} does not survive: use --jobs 1 "
                               "on a GPU (one run at a time is fast there).")
+        command = "python benchmarks/digit_league.py " + " ".join(sys.argv[1:] if argv is None else argv)
         run_digit_league(digit_methods(args.methods, args.steps, args.league), range(args.seeds), args.out,
-                         args.jobs, log=log, device=device)
+                         args.jobs, log=log, device=device, command=command.strip())
     return 0

@@ -91,7 +91,7 @@ CONVERGED = [
 LEAGUES = {"short": METHODS, "converged": CONVERGED}
 """Each league's rows by name: ``short`` (width 32, 2,000 steps) and ``converged`` (:data:`RECIPE`)."""
 
-VECTOR_DIM = 16  # out_dim of a vector D whose loss does not read z (Sphere GAN)
+VECTOR_DIM = losses.VECTOR_DIM  # out_dim of a vector D whose loss does not read z (Sphere GAN)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -109,7 +109,7 @@ def build_models(method: DigitMethod) -> tuple[torch.nn.Module, torch.nn.Module]
     if method.loss == "sphere_r1" and "sphere_r1" not in losses.LOSSES:
         losses.register(losses.sphere_loss(1))
     loss = losses.get_loss(method.loss)
-    out_dim = None if loss.output == "scalar" else LATENT_DIM if loss.uses_z else VECTOR_DIM
     G = DCGANGenerator(LATENT_DIM, 1, 28, width=method.width)
-    D = DCGANDiscriminator(1, 28, width=method.width, batch_norm=loss.penalty is None, out_dim=out_dim)
+    D = DCGANDiscriminator(1, 28, width=method.width, batch_norm=loss.d_batch_norm,
+                           out_dim=loss.d_out_dim(LATENT_DIM))
     return G, D
