@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import torch
+
+from gan_tutorial import data as data_mod
 from gan_tutorial.benchmark import train_method
 from gan_tutorial.metrics import ModeTracker
 from gan_tutorial.paper_settings import PAPER_METHODS
-
-from gan_tutorial import data as data_mod
 
 
 def curve(name: str, seed: int, steps: int) -> dict:

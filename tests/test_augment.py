@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from gan_tutorial.augment import Translated, translate
-from gan_tutorial.errors import ConfigError
 
 from gan_tutorial import train
+from gan_tutorial.augment import Translated, translate
+from gan_tutorial.errors import ConfigError
 
 
 def _by_hand(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, s: int) -> torch.Tensor:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from gan_tutorial.errors import ConfigError, ShapeError
-from gan_tutorial.sampling import evaluating
 from torch import nn
 
 from gan_tutorial import cli, config, data, losses, metrics, models, plots, regularizers, train, veegan
+from gan_tutorial.errors import ConfigError, ShapeError
+from gan_tutorial.sampling import evaluating
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gan_tutorial"
 X = data.toy("ring8", 512, seed=0)

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+
 from gan_tutorial.metrics import mode_coverage
 
 CENTERS = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
@@ -102,9 +103,8 @@ def test_digit_features_and_distance_on_an_untrained_classifier():
 
 
 def test_digit_protocol_scores_against_the_held_out_digits_and_its_floor_is_training_digits():
-    from gan_tutorial.errors import ShapeError
-
     from gan_tutorial import metrics
+    from gan_tutorial.errors import ShapeError
 
     classifier = metrics.DigitClassifier()  # any fixed features will do for the bookkeeping
     torch.manual_seed(0)
@@ -125,9 +125,8 @@ def test_digit_protocol_scores_against_the_held_out_digits_and_its_floor_is_trai
 
 
 def test_digit_protocol_tuning_reference_is_a_fixed_draw_of_training_digits_and_the_floor_can_be_skipped():
-    from gan_tutorial.errors import ConfigError
-
     from gan_tutorial import metrics
+    from gan_tutorial.errors import ConfigError
 
     classifier = metrics.DigitClassifier()
     torch.manual_seed(0)
@@ -166,9 +165,8 @@ def test_the_digit_classifier_is_pinned_and_never_trains(monkeypatch):
 
 
 def test_a_changed_classifier_file_is_refused_with_the_fix(monkeypatch, tmp_path):
-    from gan_tutorial.errors import CheckpointError
-
     from gan_tutorial import metrics
+    from gan_tutorial.errors import CheckpointError
     from gan_tutorial.evaluation import digit_metric
 
     damaged = tmp_path / "digit_classifier.pt"

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from gan_tutorial.errors import CheckpointError, ConfigError
 
 from gan_tutorial import digit_league, digit_results, pretrained
+from gan_tutorial.errors import CheckpointError, ConfigError
 
 
 @pytest.mark.parametrize("name", pretrained.available())
