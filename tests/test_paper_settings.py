@@ -53,12 +53,12 @@ def _veegan_state(seed=0):
     G, F = models.MLPGenerator(4, 2, 16, 2), veegan.Reconstructor(2, 4, 16, 2)
     D = veegan.JointDiscriminator(4, 2, 16, 1)
     cfg = train.TrainConfig(steps=1, batch_size=32, lr_d=1e-3, lr_g=1e-3, progress=False, seed=seed)
-    return loop.new_state(G, D, data.toy("ring8", 512, seed=0), cfg, F=F)
+    return loop.new_state(G, D, data.toy("ring8", 512, seed=0), cfg, extras={"F": F})
 
 
 def test_veegan_paper_step_updates_d_with_its_own_loss_only_at_the_same_weights():
     ref, state = _veegan_state(), _veegan_state()
-    G, F, D = ref.G, ref.F, ref.D
+    G, F, D = ref.G, ref.extras["F"], ref.D
     x_real, z, eps = ref.sampler.sample(), ref.noise(), ref.noise()  # the draws the step makes
     d_loss = veegan.veegan_d_loss(D(z, G(z).detach()), D((F(x_real) + eps).detach(), x_real))
     d_grads = torch.autograd.grad(d_loss, list(D.parameters()))

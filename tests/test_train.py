@@ -313,3 +313,37 @@ def test_instance_noise_changes_training_only_while_it_is_on():
     assert torch.equal(run(instance_noise=0.0, noise_until=0.3), plain)
     torch.manual_seed(0)
     assert not torch.allclose(run(instance_noise=0.5), plain)
+
+
+def test_frozen_d_needs_no_weight_gradient_inside_and_gets_its_flags_back():
+    D = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 1))
+    D[1].weight.requires_grad_(False)  # a weight frozen by the user stays frozen afterwards
+    x = torch.randn(5, 3, requires_grad=True)
+    with train.frozen(D):
+        assert not any(p.requires_grad for p in D.parameters())
+        D(x).sum().backward()
+    assert x.grad is not None and all(p.grad is None for p in D.parameters())  # the input's gradient only
+    assert [p.requires_grad for p in D.parameters()] == [True, True, False, True]
+    try:
+        with train.frozen(D):
+            raise RuntimeError("a failing step")
+    except RuntimeError:
+        pass
+    assert [p.requires_grad for p in D.parameters()] == [True, True, False, True]
+
+
+def test_a_method_s_own_loss_series_is_recorded_by_name():
+    from gan_tutorial import loop
+
+    h = loop.History()
+    h.append("d_loss", 1.0)
+    h.append("recon", 0.5)
+    assert h.d_loss == [1.0] and h.recon == [0.5] and h.series() == ["d_loss", "g_loss", "penalty", "recon"]
+    again = loop.History()
+    again.load_dict(h.as_dict())
+    assert again.recon == [0.5] and again.as_dict() == h.as_dict()
+    with pytest.raises(AttributeError, match="no series 'kl'"):
+        _ = h.kl
+    old = loop.History()
+    old.load_dict({"step": [5], "d_loss": [1.0], "g_loss": [2.0], "penalty": [], "recon": [0.3]})  # older checkpoints
+    assert old.recon == [0.3]

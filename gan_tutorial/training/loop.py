@@ -32,7 +32,7 @@ from ..core.errors import GanTutorialError
 from ..core.sampling import sample
 from .config import TrainConfig, fast_path, lr_factor, make_optimizer, resolve_device
 
-SERIES = ("d_loss", "g_loss", "penalty", "recon")
+SERIES = ("d_loss", "g_loss", "penalty")  # every GAN records these; a method may add its own
 
 
 class TrainingDiverged(GanTutorialError, RuntimeError):
@@ -42,28 +42,45 @@ class TrainingDiverged(GanTutorialError, RuntimeError):
 @dataclass
 class History:
     """What a run records: mean losses per logging interval (over every D and G step in it)
-    and sample snapshots. ``penalty`` is D's unweighted regularizer; ``recon`` VEEGAN's
-    reconstruction error ``E||z - F(G(z))||^2`` (each empty for methods without one)."""
+    and sample snapshots. ``penalty`` is D's unweighted regularizer (empty for a loss without
+    one). Any other series a method's step returns (e.g. VEEGAN's ``recon``) is kept in
+    ``extra`` under its name and read like the others, ``history.recon``."""
 
     step: list[int] = field(default_factory=list)
     d_loss: list[float] = field(default_factory=list)
     g_loss: list[float] = field(default_factory=list)
     penalty: list[float] = field(default_factory=list)
-    recon: list[float] = field(default_factory=list)
+    extra: dict[str, list[float]] = field(default_factory=dict)
     snapshots: list[tuple[int, Tensor]] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # e.g. rollbacks after a divergence
     wall_time: float = 0.0
     G_ema: nn.Module | None = None  # the moving average of G when config.ema > 0
 
+    def __getattr__(self, name: str) -> list[float]:  # a method's own series: history.recon
+        extra = self.__dict__.get("extra", {})
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"History has no series {name!r} (recorded: {', '.join(self.series())})")
+
+    def series(self) -> list[str]:
+        """The names of the loss series, the three of every GAN first."""
+        return [*SERIES, *self.extra]
+
+    def append(self, name: str, value: float) -> None:
+        (getattr(self, name) if name in SERIES else self.extra.setdefault(name, [])).append(value)
+
     def as_dict(self) -> dict:
         """Plain numbers (no tensors): for JSON and for checkpoints."""
         d = {key: list(getattr(self, key)) for key in ("step", *SERIES, "events")}
-        return {**d, "wall_time": self.wall_time}
+        return {**d, "extra": {k: list(v) for k, v in self.extra.items()}, "wall_time": self.wall_time}
 
     def load_dict(self, state: dict) -> None:
         """Replace the recorded numbers by those of :meth:`as_dict` (snapshots are kept)."""
         for key in ("step", *SERIES, "events"):
             setattr(self, key, list(state.get(key, [])))
+        self.extra = {k: list(v) for k, v in state.get("extra", {}).items()}
+        if state.get("recon"):  # a checkpoint written before series had names of their own
+            self.extra["recon"] = list(state["recon"])
         self.wall_time = state.get("wall_time", 0.0)
 
 
@@ -71,10 +88,12 @@ class History:
 class TrainState:
     """Everything a run holds. Step functions update it; callbacks read it.
 
-    ``G``/``D`` (and VEEGAN's reconstructor ``F``) are the models; ``G_run``/``D_run``/``F_run``
-    the same models as the step runs them (compiled, or wrapped for distributed training).
-    ``opt_g`` updates G (and F), ``opt_d`` updates D. ``step`` counts G steps, 1-based: the
-    step function runs with ``step`` already set to the iteration it makes.
+    ``G`` and ``D`` are the models; ``extras`` any other network a method trains beside G and
+    with G's optimiser, by name (VEEGAN's reconstructor ``"F"``). ``G_run``, ``D_run`` and
+    ``extras_run`` are the same models as the step runs them (compiled, or wrapped for
+    distributed training). ``opt_g`` updates G and the extras, ``opt_d`` updates D. ``step``
+    counts G steps, 1-based: the step function runs with ``step`` already set to the
+    iteration it makes.
     """
 
     config: TrainConfig
@@ -86,7 +105,7 @@ class TrainState:
     z_gen: torch.Generator
     device: torch.device
     history: History
-    F: nn.Module | None = None
+    extras: dict[str, nn.Module] = field(default_factory=dict)
     G_ema: nn.Module | None = None
     amp: bool = False
     path: str = ""  # the speed path taken, e.g. "cpu fp32+channels_last"
@@ -96,7 +115,7 @@ class TrainState:
     world: int = 1
     G_run: nn.Module | None = None
     D_run: nn.Module | None = None
-    F_run: nn.Module | None = None
+    extras_run: dict[str, nn.Module] = field(default_factory=dict)
 
     @property
     def G_eval(self) -> nn.Module:
@@ -117,7 +136,7 @@ class TrainState:
         """Everything a resumed run needs to continue bit for bit."""
         cuda = self.device.type == "cuda"
         return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(),
-                "F": self.F.state_dict() if self.F is not None else {}, "lr_scale": self.lr_scale,
+                "extras": {k: m.state_dict() for k, m in self.extras.items()}, "lr_scale": self.lr_scale,
                 "G_ema": self.G_ema.state_dict() if self.G_ema is not None else {},
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "sampler": self.sampler.state_dict(), "z_generator": self.z_gen.get_state(),
@@ -129,8 +148,9 @@ class TrainState:
         """Restore what :meth:`state_dict` returned (models, optimisers, generators, history)."""
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
-        if self.F is not None:
-            self.F.load_state_dict(state["F"])
+        saved = state.get("extras") or ({"F": state["F"]} if state.get("F") else {})  # older checkpoints: "F"
+        for name, model in self.extras.items():
+            model.load_state_dict(saved[name])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.lr_scale = float(state.get("lr_scale", 1.0))
@@ -170,12 +190,12 @@ def ema_update(average: nn.Module, model: nn.Module, decay: float) -> None:
 
 
 # ----------------------------------------------------------------------------- set-up
-def new_state(G: nn.Module, D: nn.Module, x: Tensor, config: TrainConfig, F: nn.Module | None = None,
-              compilable: bool = True) -> TrainState:
+def new_state(G: nn.Module, D: nn.Module, x: Tensor, config: TrainConfig,
+              extras: dict[str, nn.Module] | None = None, compilable: bool = True) -> TrainState:
     """Place the models and the data on the device, build the optimisers, sampler and
     generators, and pick the speed path (:func:`~gan_tutorial.config.fast_path`).
 
-    ``opt_g`` updates G and F together (VEEGAN); ``compilable=False`` for methods whose D
+    ``opt_g`` updates G and the ``extras`` together (VEEGAN's F); ``compilable=False`` for methods whose D
     step differentiates a gradient (``torch.compile`` cannot). Seeds ``torch`` with
     ``seed + rank`` (the penalties' random draws differ across ranks).
     """
@@ -183,29 +203,31 @@ def new_state(G: nn.Module, D: nn.Module, x: Tensor, config: TrainConfig, F: nn.
     device = rank_device(resolve_device(config.device), rank, world)
     amp, channels_last, path = fast_path(device, x.ndim == 4, config)
     torch.manual_seed(config.seed + rank)
-    models = [m for m in (G, D, F) if m is not None]
-    for m in models:
+    extras = dict(extras or {})
+    for m in (G, D, *extras.values()):
         m.to(device).train()
         if channels_last:
             m.to(memory_format=torch.channels_last)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    g_params = [*G.parameters(), *(F.parameters() if F is not None else ())]
+    g_params = [*G.parameters(), *(p for m in extras.values() for p in m.parameters())]
     state = TrainState(
         config, G, D, make_optimizer(g_params, config, config.lr_g, device),
         make_optimizer(D.parameters(), config, config.lr_d, device),
         BatchSampler(x, config.batch_size, device, seed=config.seed, rank=rank, world=world),
-        torch.Generator(device=device).manual_seed(config.seed + 1), device, History(), F=F,
+        torch.Generator(device=device).manual_seed(config.seed + 1), device, History(), extras=extras,
         amp=amp, path=path, rank=rank, world=world)
     if config.ema > 0:
         state.G_ema = state.history.G_ema = copy.deepcopy(G).requires_grad_(False)
-    runs = [torch.compile(m) if config.compile and compilable else m for m in (G, D, F)]
+    names = ["G", "D", *extras]
+    runs = [torch.compile(m) if config.compile and compilable else m for m in (G, D, *extras.values())]
     if world > 1:  # gradients are averaged over the ranks during backward
         ids = [device.index] if device.type == "cuda" else None
-        runs = [DistributedDataParallel(m, device_ids=ids) if m is not None else None for m in runs]
+        runs = [DistributedDataParallel(m, device_ids=ids) for m in runs]
     if config.translate > 0 and x.ndim == 4:  # D sees shifted images (differentiable augmentation)
         runs[1] = Translated(runs[1], config.translate)
-    state.G_run, state.D_run, state.F_run = runs
+    state.G_run, state.D_run = runs[:2]
+    state.extras_run = dict(zip(names[2:], runs[2:]))
     return state
 
 
@@ -214,7 +236,7 @@ def run_loop(state: TrainState, step_fn: Callable[[TrainState], dict[str, Tensor
              callbacks: Sequence[Callable[[TrainState], None]] = (), name: str = "") -> History:
     """Call ``step_fn(state)`` until ``config.steps`` G steps are done; return the history.
 
-    ``step_fn`` returns 0-d tensors keyed by :data:`SERIES` names. Callbacks run on rank 0
+    ``step_fn`` returns 0-d tensors keyed by series names (:data:`SERIES`, or its own). Callbacks run on rank 0
     at every logging step. A resumed run (``config.resume``) continues bit for bit.
     """
     cfg, history = state.config, state.history
@@ -270,7 +292,7 @@ def _record(state: TrainState, means: dict[str, float], bar) -> None:
     h = state.history
     h.step.append(state.step)
     for key, value in means.items():
-        getattr(h, key).append(value)
+        h.append(key, value)
     bar.set_postfix({k: f"{v:.3f}" for k, v in means.items() if k in ("d_loss", "g_loss")})
 
 

@@ -10,6 +10,7 @@ The names the chapters use from the layers below (``TrainConfig``, ``sample``,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -44,6 +45,24 @@ def _noisy(x: Tensor, std: float) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- the steps
+@contextmanager
+def frozen(D: nn.Module):
+    """D's weights need no gradient inside the block: G's update needs D's gradient with respect
+    to its input only (the same update, less work). A D under DistributedDataParallel is left
+    as it is, since DDP expects a gradient for every weight."""
+    if any(isinstance(m, DistributedDataParallel) for m in D.modules()):
+        yield D
+        return
+    weights = [p for p in D.parameters() if p.requires_grad]
+    for p in weights:
+        p.requires_grad_(False)
+    try:
+        yield D
+    finally:
+        for p in weights:
+            p.requires_grad_(True)
+
+
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GANLoss,
            x_real: Tensor, z: Tensor, penalty_weight: float, amp: bool = False,
            noise: float = 0.0) -> tuple[Tensor, Tensor]:
@@ -77,16 +96,10 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLo
            z: Tensor, x_real: Tensor, amp: bool = False, noise: float = 0.0) -> Tensor:
     """One update of G: minimise ``loss.g_loss`` (e.g. the non-saturating ``-log D(G(z))``).
 
-    Only G's optimiser steps. The backward pass needs D's gradient with respect to its
-    input, not to its weights, so D's weights are frozen during it (the same G update,
-    less work); under DDP they stay as they are, since DDP expects every gradient.
+    Only G's optimiser steps; D is :func:`frozen` during the forward and backward passes.
     ``noise`` > 0 adds instance noise to what D sees (the gradient flows through the sum to G).
     """
-    inner_D = D.module if isinstance(D, DistributedDataParallel) else None
-    frozen = [] if inner_D is not None else [p for p in D.parameters() if p.requires_grad]
-    for p in frozen:
-        p.requires_grad_(False)
-    try:
+    with frozen(D):
         with autocast(z, amp):
             x_fake = _noisy(G(z), noise)  # what D sees, as in d_step
             x_real = _noisy(x_real, noise) if loss.g_needs_real else x_real
@@ -95,9 +108,6 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLo
         g_loss = loss.g_loss(fake_scores.float(), real_scores=real_scores, z=z, x_real=x_real, x_fake=x_fake)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
-    finally:
-        for p in frozen:
-            p.requires_grad_(True)
     opt_g.step()
     return g_loss.detach()
 

@@ -84,7 +84,7 @@ def veegan_gf_loss(gen_scores: Tensor, rec_scores: Tensor, z: Tensor, z_rec: Ten
 
 def veegan_step(state: TrainState, recon_weight: float = 1.0) -> dict[str, Tensor]:
     """One iteration of VEEGAN: ``n_critic`` updates of the joint D, then one of G and F together."""
-    cfg, G, F, D = state.config, state.G_run, state.F_run, state.D_run
+    cfg, G, F, D = state.config, state.G_run, state.extras_run["F"], state.D_run
     for _ in range(cfg.n_critic):
         # (1) Update D: tell the generator's pairs (z, G(z)) from the reconstructor's (F(x), x)
         x_real, z = state.sampler.sample(), state.noise()
@@ -122,7 +122,7 @@ def veegan_paper_step(state: TrainState) -> dict[str, Tensor]:
     All gradients are taken at the same weights, then the two optimisers step (``n_critic``
     is not used: the code has none).
     """
-    G, F, D = state.G_run, state.F_run, state.D_run
+    G, F, D = state.G_run, state.extras_run["F"], state.D_run
     x_real, z, eps = state.sampler.sample(), state.noise(), state.noise()
     with autocast(z, state.amp):
         x_fake = G(z)
@@ -151,7 +151,8 @@ def fit_veegan(G: nn.Module, F: nn.Module, D: nn.Module, data: Tensor,
     The same run as :func:`gan_tutorial.train.fit` (every ``config`` field but ``loss``,
     ``penalty_weight`` and ``instance_noise`` applies; ``lr_g`` is G's and F's learning rate),
     with :func:`veegan_step` as the step. ``history.recon`` records ``E||z - F(G(z))||^2``.
-    Callbacks get a TrainState whose ``D`` is the joint discriminator and ``F`` the reconstructor.
+    Callbacks get a TrainState whose ``D`` is the joint discriminator and ``extras["F"]`` the
+    reconstructor.
     ``objective="paper"`` trains with :func:`veegan_paper_step` (the authors' objective and
     update) instead of the course's :func:`veegan_step`.
     """
@@ -167,5 +168,5 @@ def fit_veegan(G: nn.Module, F: nn.Module, D: nn.Module, data: Tensor,
         raise ConfigError(f"objective must be one of {', '.join(VEEGAN_OBJECTIVES)}, got {objective!r}.")
     step = (functools.partial(veegan_step, recon_weight=recon_weight) if objective == "course"
             else veegan_paper_step)
-    state = new_state(G, D, data, config, F=F)
+    state = new_state(G, D, data, config, extras={"F": F})
     return run_loop(state, step, callbacks, name="veegan")
