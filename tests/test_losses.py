@@ -30,7 +30,7 @@ def test_losses_stay_finite_for_confident_logits():
 def test_registry_entries_and_argument_passing():
     ns = losses.get_loss("ns")
     assert ns.d_fn is losses.minimax_d_loss and ns.g_fn is losses.ns_g_loss
-    assert not ns.g_needs_real and ns.output == "scalar"
+    assert ns.output == "scalar"
     # extra context is accepted and ignored by functions that do not name it
     out = ns.g_loss(LOGITS, z=torch.zeros(5, 2), x_real=None)
     torch.testing.assert_close(out, losses.ns_g_loss(LOGITS))

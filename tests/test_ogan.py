@@ -88,7 +88,7 @@ def test_gan_qp_d_loss_matches_a_hand_computation():
     torch.testing.assert_close(losses.gan_qp_d_loss(r, f, x_real, x_fake, lam=2.0, distance="ms"),
                                torch.tensor(ms))
     reg = losses.get_loss("gan_qp")
-    assert reg.output == "scalar" and not reg.g_needs_real
+    assert reg.output == "scalar"
     torch.testing.assert_close(reg.d_loss(r, f, x_real=x_real, x_fake=x_fake, z=None), torch.tensor(rms))
     torch.testing.assert_close(reg.g_loss(f), torch.tensor(-0.25))
     with pytest.raises(ConfigError, match="distance"):
@@ -129,7 +129,7 @@ def _corrcoef_rows(a, b):
 def test_ogan_loss_matches_the_official_formula():
     k = _ogan_batch()
     ogan = losses.get_loss("ogan")
-    assert ogan.output == "vector" and ogan.uses_z and "z" in ogan.g_inputs and not ogan.g_needs_real
+    assert ogan.output == "vector" and ogan.uses_z and "z" in ogan.g_inputs
     r, f = k["real_scores"].mean(1), k["fake_scores"].mean(1)
     delta = r - f
     ms = (k["x_real"] - k["x_fake"]).pow(2).flatten(1).mean(1)

@@ -7,7 +7,7 @@ Every loss is a pair of functions that return a mean-reduced scalar to *minimise
 
 ``real_scores = D(x_real)`` and ``fake_scores = D(x_fake)`` are raw outputs (logits for
 the classifier GANs), shaped ``(B,)`` for a scalar D or ``(B, k)`` for a vector D. A loss
-that also needs ``real_scores`` (in ``g_loss``), ``z``, ``x_real`` or ``x_fake`` declares
+that also needs ``z``, ``x_real`` or ``x_fake`` declares
 it in its :class:`GANLoss` (``d_inputs``, ``g_inputs``); the training step supplies exactly
 what is declared.
 
@@ -54,7 +54,7 @@ def ns_g_loss(fake_scores: Tensor) -> Tensor:
 
 # ----------------------------------------------------------------------------- registry
 D_INPUTS = ("z", "x_real", "x_fake")
-G_INPUTS = ("real_scores", "z", "x_real", "x_fake")
+G_INPUTS = ("z", "x_real", "x_fake")
 VECTOR_DIM = 16  # outputs of a vector D whose loss does not compare them with z (Sphere GAN's S^16)
 
 
@@ -64,7 +64,7 @@ class GANLoss:
 
     ``d_fn(real_scores, fake_scores, **inputs)`` and ``g_fn(fake_scores, **inputs)`` get, as
     keywords, exactly the extra inputs they declare: ``d_inputs`` from ``z``, ``x_real``,
-    ``x_fake``; ``g_inputs`` also ``real_scores`` (then the G step evaluates D on real data).
+    ``x_fake``; ``g_inputs`` from the same three (G's step evaluates D on the fakes only).
     ``output`` is ``"scalar"`` (D returns ``(B,)``) or ``"vector"`` (``(B, k)``; with ``z``
     among the inputs, ``k`` must be the latent size). ``penalty(D, x_real, x_fake)`` is an
     unweighted regularizer of D added to D's loss with ``penalty_weight``; ``clip`` is the
@@ -91,11 +91,6 @@ class GANLoss:
         if bad or self.output not in ("scalar", "vector"):
             raise ConfigError(f"loss {self.name!r}: inputs must come from {D_INPUTS} (D) and "
                               f"{G_INPUTS} (G) and output be 'scalar' or 'vector'; got {bad or self.output}.")
-
-    @property
-    def g_needs_real(self) -> bool:
-        """Whether G's loss uses ``D(x_real)`` (then the G step evaluates D on real data)."""
-        return "real_scores" in self.g_inputs
 
     @property
     def uses_z(self) -> bool:
@@ -399,9 +394,8 @@ def ogan_loss(base: str | GANLoss = "gan_qp", weight: float = 0.5, recon: str = 
 
     def scalar_base() -> GANLoss:
         b = get_loss(base) if isinstance(base, str) else base
-        if b.output != "scalar" or b.g_needs_real:
-            raise ConfigError(f"O-GAN needs a scalar base loss whose G loss does not use "
-                              f"D(x_real); {b.name!r} is not one: use e.g. 'gan_qp' or 'ns'.")
+        if b.output != "scalar":
+            raise ConfigError(f"O-GAN needs a scalar base loss; {b.name!r} is not one: use e.g. 'gan_qp' or 'ns'.")
         return b
 
     def recon_loss(z: Tensor, fake_scores: Tensor) -> Tensor:

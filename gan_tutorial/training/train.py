@@ -102,10 +102,8 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GANLo
     with frozen(D):
         with autocast(z, amp):
             x_fake = _noisy(G(z), noise)  # what D sees, as in d_step
-            x_real = _noisy(x_real, noise) if loss.g_needs_real else x_real
             fake_scores = D(x_fake)
-            real_scores = D(x_real).float() if loss.g_needs_real else None
-        g_loss = loss.g_loss(fake_scores.float(), real_scores=real_scores, z=z, x_real=x_real, x_fake=x_fake)
+        g_loss = loss.g_loss(fake_scores.float(), z=z, x_real=x_real, x_fake=x_fake)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
     opt_g.step()
