@@ -2,6 +2,7 @@
 
     python benchmarks/sphere_2d.py sphere 16 1e-3 1 3000 linear 8
     #                              loss  D's out_dim  lr  n_critic  steps  lr_decay  latent_dim
+    python benchmarks/sphere_2d.py sphere_r1 16 1e-3 1 3000 linear 8 sn   # D spectrally normalised
 
 One run per call, seed 0, the course's MLPs (3 x 128), batch 256, Adam betas (0.5, 0.9);
 the modes covered and the high-quality percentage of 2,500 samples for fixed codes are
@@ -16,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from gan_tutorial import data, losses, metrics, models, train
+from gan_tutorial import data, losses, metrics, models, regularizers, train
 
 
 def main(argv: list[str]) -> dict:
-    loss, out_dim, lr, n_critic, steps, decay, latent = argv
+    loss, out_dim, lr, n_critic, steps, decay, latent, *options = argv
     out_dim, lr, n_critic, steps, latent = int(out_dim), float(lr), int(n_critic), int(steps), int(latent)
     torch.set_num_threads(1)
     x = data.toy("ring8", 20000, seed=0)
@@ -29,13 +30,16 @@ def main(argv: list[str]) -> dict:
         losses.register(losses.sphere_loss(1))
     torch.manual_seed(0)
     G, D = models.MLPGenerator(latent, 2), models.MLPDiscriminator(2, out_dim=out_dim)
+    if "sn" in options:  # every layer of D 1-Lipschitz (Miyato et al., 2018): no sharp peaks
+        D = regularizers.spectral_norm(D)
     tracker = metrics.ModeTracker(centers, std, torch.randn(2500, latent, generator=torch.Generator().manual_seed(3)))
     t0 = time.time()
     train.fit(G, D, x, train.TrainConfig(loss=loss, steps=steps, batch_size=256, lr_d=lr, lr_g=lr, betas=(0.5, 0.9),
                                          n_critic=n_critic, lr_decay=decay, progress=False, log_every=steps // 10,
                                          n_samples=16), callbacks=[tracker])
     return {"loss": loss, "out_dim": out_dim, "lr": lr, "n_critic": n_critic, "steps": steps, "lr_decay": decay,
-            "latent_dim": latent, "seconds": round(time.time() - t0), "step": tracker.step, "modes": tracker.modes,
+            "latent_dim": latent, "options": options, "seconds": round(time.time() - t0), "step": tracker.step,
+            "modes": tracker.modes,
             "high_quality": [round(100 * h, 1) for h in tracker.high_quality]}
 
 
