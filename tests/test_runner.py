@@ -49,7 +49,8 @@ def test_execute_hands_every_result_back_in_this_process(jobs):
 def test_the_settings_record_holds_the_command(tmp_path):
     command = "python benchmarks/digit_league.py --league converged"
     runner.write_settings(tmp_path, {"ns": {"lr": 2e-4}}, command)
-    assert json.loads((tmp_path / "settings.json").read_text()) == {"command": command, "settings": {"ns": {"lr": 2e-4}}}
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    assert saved == {"command": command, "settings": {"ns": {"lr": 2e-4}}}
 
 
 def test_the_converged_league_is_the_recipe_for_every_row():
