@@ -33,7 +33,7 @@ from ..core.models import DCGANDiscriminator, DCGANGenerator
 
 MANIFEST = Path(__file__).resolve().parents[1] / "assets" / "pretrained.json"
 REPOSITORY = "https://raw.githubusercontent.com/gan-tutorial/gan-tutorial/main"
-CACHE = Path(os.environ.get("GAN_TUTORIAL_CACHE", Path.home() / ".cache" / "gan_tutorial"))
+CACHE = Path.home() / ".cache" / "gan_tutorial"  # downloads land here; set pretrained.CACHE to move them
 
 
 @functools.lru_cache(maxsize=1)
