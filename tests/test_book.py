@@ -9,15 +9,27 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _chapters():
+def _toc_files(sections=True):
+    """The files of _toc.yml's parts in order; with ``sections``, each chapter's sub-pages too."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    return [ROOT / f"{f}.ipynb" for f in files if (ROOT / f"{f}.ipynb").exists()]
+    files = []
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            files.append(chapter["file"])
+            files += [s["file"] for s in chapter.get("sections", [])] if sections else []
+    return files
+
+
+def _chapters():
+    """Every notebook page of the table of contents, a chapter's sub-pages included."""
+    return [ROOT / f"{f}.ipynb" for f in _toc_files() if (ROOT / f"{f}.ipynb").exists()]
 
 
 def test_all_six_chapters_are_notebooks():
-    assert [p.stem for p in _chapters()][:6] == ["01_minimax", "02_dcgan", "03_wgan_div",
-                                                 "04_sphere_gan", "05_o_gan", "06_mode_collapse"]
+    chapters = [Path(f).name for f in _toc_files(sections=False) if (ROOT / f"{f}.ipynb").exists()]
+    assert chapters[:6] == ["01_minimax", "02_dcgan", "03_wgan_div", "04_sphere_gan", "05_o_gan", "06_mode_collapse"]
+    # chapter 6 is two pages: the second holds spectral collapse and VEEGAN
+    assert "book/06b_spectral_veegan" in _toc_files()
 
 
 def test_each_chapter_starts_with_the_setup_cell_and_the_configured_url():
@@ -106,3 +118,65 @@ def test_every_cell_that_draws_is_a_numbered_captioned_figure_with_alt_text():
             names.append(figure["name"])
     assert len(names) == len(set(names)), "figure names must be unique"
     assert len(names) >= 35
+
+
+# Words about how the book was made, not about GANs: the reader has no use for them. Each entry
+# is a regex (case-insensitive); legitimate uses are excluded in the pattern itself ("a Colab
+# session", "a known issue", "the numbers depend on the machine").
+_MAKING_OF = [
+    r"(?<!known )\bissues?\b",
+    r"(?<!Colab )(?<!runtime )\bsessions?\b",
+    r"\b(earlier|previous|older) (version|draft|session|edition)s?\b",
+    r"\banother job\b", r"\bother (training )?jobs\b", r"\bshared (with another|CPU|machine)\b",
+    r"\bside test\b", r"\bwhat else the machine\b", r"\balone on the machine\b", r"\bthis project's machine\b",
+    r"\bre-?executed\b", r"\bthe lead\b", r"\b(this|the|a|another) task\b", r"\bre-?measured since\b",
+    r"\b(was|were) (made|measured|run|computed|written) before\b", r"\b(this|an earlier|the last) rewrite\b",
+]
+_MAKING_OF_RX = re.compile("|".join(f"(?:{p})" for p in _MAKING_OF), re.I)
+
+
+def _reader_texts():
+    """(where, text) for everything a reader of the book sees: the prose pages, and in every
+    notebook the cells' sources, figure captions, alt texts and text outputs."""
+    for path in sorted((ROOT / "book").glob("*.md")):
+        yield path.name, path.read_text()
+    for nb_path in _notebooks():
+        for i, cell in enumerate(json.loads(nb_path.read_text())["cells"]):
+            meta = cell.get("metadata", {}).get("mystnb", {})
+            seen = ["".join(cell["source"]), meta.get("figure", {}).get("caption", ""),
+                    meta.get("image", {}).get("alt", "")]
+            yield f"{nb_path.name}, cell {i}", "\n".join(seen)
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                yield f"{nb_path.name}, cell {i} output", "".join(out.get("text", "")) + "".join(
+                    data.get("text/markdown", "")) + "".join(data.get("text/plain", ""))
+
+
+def test_no_words_about_how_the_book_was_made():
+    found = [f"{where}: ...{text[max(0, m.start() - 50):m.end() + 30]}..."
+             for where, text in _reader_texts() for m in _MAKING_OF_RX.finditer(text)]
+    assert not found, "words about how the book was made, not about GANs:\n" + "\n".join(found)
+
+
+def test_the_making_of_check_sees_such_words_and_spares_ordinary_ones():
+    made = ["on one CPU core here, shared with another job", "measured on this session's machine",
+            "An earlier version of this chapter blamed", "the issue behind this league",
+            "depending on what else the machine ran", "an earlier session's side test",
+            "1,100 s before the move (not re-measured since)", "This run was made before the rule"]
+    ordinary = ["a Colab session that dies halfway", "a known issue of BCELoss",
+                "the numbers depend on the machine", "the earlier steps of the run", "the first version of G"]
+    assert all(_MAKING_OF_RX.search(t) for t in made), [t for t in made if not _MAKING_OF_RX.search(t)]
+    assert not any(_MAKING_OF_RX.search(t) for t in ordinary), [t for t in ordinary if _MAKING_OF_RX.search(t)]
+
+
+def test_nbval_markers_are_cell_tags_that_readers_do_not_see():
+    """nbval 0.11 reads the cell tag ``nbval-check-output`` as it reads a ``# NBVAL_CHECK_OUTPUT``
+    comment; the tag is metadata, the comment would be the first line a reader sees."""
+    tagged = 0
+    for nb_path in _notebooks():
+        for i, cell in enumerate(json.loads(nb_path.read_text())["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            assert "NBVAL_" not in "".join(cell["source"]), f"{nb_path.name}, cell {i}: use the nbval cell tag"
+            tagged += "nbval-check-output" in cell.get("metadata", {}).get("tags", [])
+    assert tagged >= 50

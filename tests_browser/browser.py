@@ -14,6 +14,14 @@
   cell output sits in a `<figure>`, and every `<figure>` has a caption;
 - each of `figure_cells` (positions among the page's code cells, from the notebook) has an
   image in its output;
+- the page fits the article column of the 1280-pixel-wide window (its content box, where the
+  text is set): no typeset display equation (MathJax's `mjx-container[display="true"]`) and no
+  `<table>` is wider than it; no table cell of at most SHORT_CELL characters that holds a number
+  (with its unit or spread, such as `8.0 ± 0.0` or `56 s`) wraps onto a second line; every
+  figure shows its 10-point text at least MIN_TEXT_PX pixels high (computed from the
+  image's width as laid out, its natural width and the dpi stored in the PNG, 100 when none is:
+  10 pt is 10/72 inch, so 10/72 * dpi * shown width / natural width pixels; animation frames
+  excepted); and the page is at most MAX_PAGE_HEIGHT pixels tall;
 - the launch dropdown has the expected Colab link and the repository button the expected URL
   (when the caller expects them, i.e. on notebook pages);
 - the console shows no error and no script threw.
@@ -50,6 +58,11 @@ TEX_COMMANDS = ("frac", "mathrm", "to", "int", "sum", "log", "mathbb", "mathcal"
                 "sqrt", "tfrac", "big", "Big", "nabla", "partial", "infty", "le", "ge", "cdot", "text")
 MIN_IMAGE_HEIGHT = 180   # pixels, as laid out in the 1280-pixel-wide window
 MAX_ASPECT = 3.2         # width / height of an image file
+MIN_TEXT_PX = 9.0        # pixels: the height at which a figure's 10-point text is shown, at least
+TEXT_PT = 10             # the size of a figure's text (matplotlib's default font size)
+DEFAULT_DPI = 100        # a PNG that stores no dpi (matplotlib stores it: 100 unless changed)
+MAX_PAGE_HEIGHT = 30_000  # pixels, in the 1280-pixel-wide window: a page a learner can pace
+SHORT_CELL = 14          # characters: a table cell this short must not wrap
 TIMEOUT_MS = 30_000
 SUMMARY: list[str] = []  # one line per checked page of the book, printed at the end of the run
 
@@ -116,12 +129,20 @@ class PageReport:
     images: int = 0
     launch_links: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    column: float = 0.0        # width of the article column (its content box), pixels
+    widest_display: float = 0.0  # the widest display equation, pixels
+    widest_table: float = 0.0
+    smallest_text: float = float("inf")  # pixels at which the smallest figure shows 10-point text
+    height: int = 0            # the page's height, pixels
 
     def summary(self) -> str:
         state = "ok" if not self.problems else f"{len(self.problems)} problem(s)"
         page = urlsplit(self.url).path.lstrip("/")
+        text = f"{self.smallest_text:.1f}" if self.smallest_text != float("inf") else "-"
         return (f"{page}: {state}; math {self.math} -> {self.typeset} typeset; {self.images} images; "
-                f"launch {self.launch_links or '-'}; {len(self.ignored)} ignored; {self.seconds:.1f} s")
+                f"launch {self.launch_links or '-'}; {len(self.ignored)} ignored; {self.seconds:.1f} s; "
+                f"column {self.column:.0f} px, widest display {self.widest_display:.0f} px, widest table "
+                f"{self.widest_table:.0f} px, smallest 10-pt text {text} px, height {self.height:,} px")
 
 
 _SCROLL_AND_LOAD_IMAGES = """async () => {
@@ -243,10 +264,122 @@ def image_problems(images: list[dict]) -> list[str]:
             problems.append(f"output image not in a numbered, captioned figure: {src}")
     return problems
 
+
+# the article column (the content box of <article>) and what is laid out in it: display math,
+# tables and their short cells that wrap, images; and the page's height
+_LAYOUT = r"""(shortCell) => {
+  const root = document.querySelector('article.bd-article') || document.querySelector('article')
+               || document.querySelector('#main-content') || document.body;
+  const cs = getComputedStyle(root);
+  const column = root.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+  const texOf = new Map();
+  try {
+    for (const item of MathJax.startup.document.math) if (item.typesetRoot) texOf.set(item.typesetRoot, item.math);
+  } catch (e) {}   // no MathJax on the page
+  const displays = [...root.querySelectorAll('mjx-container[display="true"]')].map(c => {
+    const math = c.querySelector('mjx-math') || c;   // the typeset equation itself, not its full-width box
+    return {width: math.getBoundingClientRect().width,
+            tex: (texOf.get(c) || c.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 90)};
+  });
+  const tables = [...root.querySelectorAll('table')].map(t => ({
+    width: Math.max(t.getBoundingClientRect().width, t.scrollWidth),
+    text: t.innerText.replace(/\s+/g, ' ').trim().slice(0, 60)}));
+  const wrapped = [];
+  for (const cell of root.querySelectorAll('td, th')) {
+    const text = cell.innerText.replace(/\s+/g, ' ').trim();
+    // a number, with its unit or its spread: '8.0 ± 0.0', '56 s', '5 (0) / 5' (labels may wrap)
+    const number = /^[^A-Za-z]*\d[^A-Za-z]*(\s?(s|x|%|px|min))?$/;
+    if (text.length > shortCell || !/\s/.test(text) || !number.test(text)) continue;
+    if (cell.querySelector('mjx-container')) continue;   // typeset math: its own layout
+    const tops = new Set();   // the lines of the cell's text: one top per line box of its text nodes
+    const texts = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top));
+    }
+    if (tops.size > 1) wrapped.push(text);
+  }
+  const images = [...root.querySelectorAll('img')].filter(img => !img.closest('.animation')).map(img => ({
+    src: img.currentSrc || img.src, attr: img.getAttribute('src') || '', shownWidth: img.getBoundingClientRect().width,
+    width: img.naturalWidth, figure: (img.closest('figure') || {}).id || ''}));
+  return {column, displays, tables, wrapped, images, height: document.documentElement.scrollHeight};
+}"""
+
+
+def png_dpi(data: bytes) -> float | None:
+    """The dpi stored in a PNG's pHYs chunk (pixels per metre), or None."""
+    import struct
+
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    i = 8
+    while i + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[i:i + 8])
+        if kind == b"pHYs" and length >= 9:
+            x, _y, unit = struct.unpack(">IIB", data[i + 8:i + 17])
+            return x * 0.0254 if unit == 1 and x else None
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        i += 12 + length
+    return None
+
+
+def text_px(shown_width: float, natural_width: float, dpi: float | None) -> float:
+    """Pixels at which TEXT_PT-point text of an image saved at `dpi` is shown `shown_width` wide."""
+    return TEXT_PT / 72 * (dpi or DEFAULT_DPI) * shown_width / natural_width
+
+
+def layout_problems(layout: dict, dpi_of) -> tuple[list[str], dict]:
+    """What does not fit the column (see the module's docstring), and the extremes measured.
+    `dpi_of(url)` returns the dpi stored in that image file (None: not stored)."""
+    problems, column = [], layout["column"]
+    for d in layout["displays"]:
+        if d["width"] > column + 0.5:
+            problems.append(f"display math {d['width']:.0f} px wide, wider than the article column "
+                            f"({column:.0f} px): {d['tex']}")
+    for t in layout["tables"]:
+        if t["width"] > column + 0.5:
+            problems.append(f"table {t['width']:.0f} px wide, wider than the article column ({column:.0f} px): "
+                            f"{t['text']}")
+    for text in layout["wrapped"]:
+        problems.append(f"table cell of at most {SHORT_CELL} characters wraps onto two lines: {text!r}")
+    smallest = float("inf")
+    for img in layout["images"]:
+        if not (img["width"] and img["shownWidth"]):
+            continue
+        px = text_px(img["shownWidth"], img["width"], dpi_of(img["src"]))
+        smallest = min(smallest, px)
+        if px < MIN_TEXT_PX:
+            where = img["figure"] or img["attr"][:100]
+            problems.append(f"figure shows {TEXT_PT}-pt text {px:.1f} px high (at least {MIN_TEXT_PX:g}): "
+                            f"{img['width']} px drawn, {img['shownWidth']:.0f} px shown: {where}")
+    if layout["height"] > MAX_PAGE_HEIGHT:
+        problems.append(f"page {layout['height']:,} px tall (at most {MAX_PAGE_HEIGHT:,} in a 1280-px window)")
+    extremes = {"column": column, "height": layout["height"], "smallest_text": smallest,
+                "widest_display": max([d["width"] for d in layout["displays"]] or [0.0]),
+                "widest_table": max([t["width"] for t in layout["tables"]] or [0.0])}
+    return problems, extremes
+
+
 _LINKS = """() => ({
   launch: [...document.querySelectorAll('.dropdown-launch-buttons a')].map(a => a.href),
   repository: [...document.querySelectorAll('a.btn-source-repository-button')].map(a => a.href),
 })"""
+
+
+def _read_url(url: str) -> bytes:
+    """The bytes behind an image's URL: a data: URI, or a file from the local server."""
+    import base64
+    import urllib.request
+
+    if url.startswith("data:"):
+        head, _, body = url.partition(",")
+        return base64.b64decode(body) if head.endswith(";base64") else body.encode()
+    if not url.startswith("http://127.0.0.1"):
+        raise OSError(f"not a local image: {url}")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read()
 
 
 def check_page(browser, url: str, screenshot: Path | None = None, launch_url: str | None = None,
@@ -331,6 +464,24 @@ def check_page(browser, url: str, screenshot: Path | None = None, launch_url: st
             report.problems.append(f"figure without a caption: {what}")
         for what in content["missing"]:
             report.problems.append(f"figure cell without its image in the page: {what}")
+
+        # layout: display math, tables and figures' text fit the column; the page's height
+        layout = page.evaluate(_LAYOUT, SHORT_CELL)
+        dpis: dict[str, float | None] = {}
+
+        def dpi_of(src: str) -> float | None:
+            if src not in dpis:
+                try:
+                    dpis[src] = png_dpi(_read_url(src))
+                except OSError:
+                    dpis[src] = None
+            return dpis[src]
+
+        problems, extremes = layout_problems(layout, dpi_of)
+        report.problems += problems
+        report.column, report.height = extremes["column"], extremes["height"]
+        report.widest_display, report.widest_table = extremes["widest_display"], extremes["widest_table"]
+        report.smallest_text = extremes["smallest_text"]
 
         # launch and repository buttons
         links = page.evaluate(_LINKS)

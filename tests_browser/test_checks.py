@@ -1,10 +1,11 @@
 """The checks themselves: small pages built to pass or to break one check each, served and
 opened exactly as the book's pages are. A check that cannot fail here would pass anything."""
 
+import re
 from pathlib import Path
 
 import pytest
-from browser import MATHJAX_CDN, check_page, serve
+from browser import MATHJAX_CDN, MAX_PAGE_HEIGHT, check_page, png_dpi, serve, text_px
 from links import broken_internal_links
 from PIL import Image
 
@@ -193,3 +194,60 @@ def test_broken_internal_links_are_found(tmp_path):
         "sub/b.html: ../c.html (no file c.html)",
         "sub/b.html: ../../outside.html (points outside the book)",
     ]
+
+
+COLUMN = "<style>article { width: 688px; } img { max-width: 100%; }</style>"  # the book's column at 1280 px
+
+
+def test_what_does_not_fit_the_column_fails(check, tmp_path):
+    """A display equation and a table wider than the column, a short table cell that wraps, a
+    figure drawn 1,600 px wide (10-pt text at 100 dpi shown 688 px wide: 6 px) and one saved at
+    50 dpi shown at its natural size (7 px), and a page taller than MAX_PAGE_HEIGHT."""
+    Image.new("RGB", (1600, 600), (200, 30, 30)).save(tmp_path / "wide.png", dpi=(100, 100))
+    Image.new("RGB", (400, 300), (200, 30, 30)).save(tmp_path / "low_dpi.png", dpi=(50, 50))
+    long_sum = " + ".join(f"x_{{{i}}}" for i in range(60))
+    body = (GOOD_BODY + f'<div class="math notranslate nohighlight">\\[{long_sum}\\]</div>'
+            '<table style="width: 900px"><tr><td>method</td><td>modes</td></tr></table>'
+            '<table><tr><td style="width: 20px">8.0 ± 0.0</td><td>a long cell may wrap as it likes</td></tr></table>'
+            '<figure><img src="wide.png" alt="a wide figure"><figcaption>Wide.</figcaption></figure>'
+            '<figure><img src="low_dpi.png" alt="a figure at 50 dpi"><figcaption>Low dpi.</figcaption></figure>'
+            f'<div style="height: {MAX_PAGE_HEIGHT}px"></div>')
+    report = check("layout.html", body, head=MATHJAX + COLUMN)
+    problems = "\n".join(report.problems)
+    assert any(p.startswith("display math") and "wider than the article column (688 px): x_{0} + x_{1}" in p
+               for p in report.problems), problems
+    assert any(p.startswith("table 900 px wide, wider than the article column (688 px): method modes")
+               for p in report.problems), problems
+    assert "table cell of at most 14 characters wraps onto two lines: '8.0 ± 0.0'" in report.problems, problems
+    shrunk = [p for p in report.problems if p.startswith("figure shows 10-pt text") and p.endswith(": wide.png")]
+    assert len(shrunk) == 1, problems
+    assert re.search(r" [56]\.\d px high \(at least 9\): 1600 px drawn, \d+ px shown", shrunk[0]), problems
+    assert any(p.startswith("figure shows 10-pt text 6.9 px high (at least 9): 400 px drawn, 400 px shown: low_dpi.png")
+               for p in report.problems), problems
+    assert any(p.startswith("page ") and p.endswith(f"px tall (at most {MAX_PAGE_HEIGHT:,} in a 1280-px window)")
+               for p in report.problems), problems
+    assert len(report.problems) == 6, problems
+    assert report.column == 688 and report.widest_display > 688 and report.widest_table == 900
+    assert 5 < report.smallest_text < 6.1  # the wide figure, shown at most 688 px wide
+
+
+def test_what_fits_the_column_passes(check, tmp_path):
+    """The same kinds of content, each made to fit: the measurements are reported, nothing fails."""
+    Image.new("RGB", (750, 400), (200, 30, 30)).save(tmp_path / "fits.png", dpi=(100, 100))
+    body = (GOOD_BODY + r'<div class="math notranslate nohighlight">'
+            r'\[\begin{aligned} a &= x_1 + x_2,\\ b &= x_3\end{aligned}\]</div>'
+            '<table><tr><td>8.0 ± 0.0</td><td>24.6 ± 0.4</td></tr></table>'
+            '<figure><img src="fits.png" alt="a figure 7.5 inches wide"><figcaption>Fits.</figcaption></figure>')
+    report = check("fits.html", body, head=MATHJAX + COLUMN)
+    assert report.problems == []
+    assert 9 < report.smallest_text < 13.9 and report.widest_display < 688 and 0 < report.height < MAX_PAGE_HEIGHT
+
+
+def test_png_dpi_and_text_px(tmp_path):
+    Image.new("RGB", (10, 10)).save(tmp_path / "a.png", dpi=(100, 100))
+    Image.new("RGB", (10, 10)).save(tmp_path / "b.png")
+    assert abs(png_dpi((tmp_path / "a.png").read_bytes()) - 100) < 0.01
+    assert png_dpi((tmp_path / "b.png").read_bytes()) is None
+    assert png_dpi(b"GIF89a") is None
+    assert abs(text_px(750, 750, 100) - 13.89) < 0.01          # 10 pt = 10/72 inch at 100 dpi
+    assert abs(text_px(688, 1500, None) - 6.37) < 0.01         # no dpi stored: 100

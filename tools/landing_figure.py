@@ -93,7 +93,7 @@ def chapter6(ax) -> None:
 
 
 def main() -> None:
-    fig, axes = plt.subplots(2, 3, figsize=(10.5, 8))
+    fig, axes = plt.subplots(2, 3, figsize=(7.5, 5.7))
     for ax, (notebook, name, panel, title) in zip(axes.flat, SOURCES.values()):
         img = stored_image(notebook, name)
         ax.imshow(img if panel is None else panels(img)[panel])
