@@ -1,6 +1,6 @@
 """The digit league: every image method on the 4,000 training digits, one Frechet protocol.
 
-    python benchmarks/digit_league.py                          # all rows, 3 seeds, into benchmarks/results_digits
+    python benchmarks/digit_league.py                          # all rows, 3 seeds, into benchmarks/results/digits
     python benchmarks/digit_league.py --methods ns wgan_gp --seeds 1 --steps 200 --out runs/digits
 
 The logic lives in :mod:`gan_tutorial.digit_league`; finished runs are kept in

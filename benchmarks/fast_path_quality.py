@@ -79,7 +79,7 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--paths", nargs="+", default=["fp32", "fast"], choices=list(PATHS))
     p.add_argument("--losses", nargs="+", default=list(LOSSES), choices=list(LOSSES))
-    p.add_argument("--out", default="benchmarks/results_fast_path")
+    p.add_argument("--out", default="benchmarks/results/fast_path")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Mode-collapse league table: every registered loss, VEEGAN and the spectral remedies.
 
-    python benchmarks/mode_collapse.py                         # the table in benchmarks/results
+    python benchmarks/mode_collapse.py                         # the table in benchmarks/results/toy
     python benchmarks/mode_collapse.py --losses ns veegan --seeds 2 --steps 500 --out runs/mc
 
 Same as ``gan-tutorial benchmark``; the logic lives in :mod:`gan_tutorial.benchmark`.

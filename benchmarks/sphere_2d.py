@@ -7,7 +7,7 @@
 One run per call, seed 0, the course's MLPs (3 x 128), batch 256, Adam betas (0.5, 0.9);
 the modes covered and the high-quality percentage of 2,500 samples for fixed codes are
 recorded at every logging step (ten per run) by ``metrics.ModeTracker``. The result is
-appended as one JSON line to ``benchmarks/results_sphere2d/runs.jsonl``.
+appended as one JSON line to ``benchmarks/results/sphere2d/runs.jsonl``.
 """
 
 import json
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> dict:
 
 if __name__ == "__main__":
     record = main(sys.argv[1:])
-    out = Path(__file__).resolve().parent / "results_sphere2d" / "runs.jsonl"
+    out = Path(__file__).resolve().parent / "results" / "sphere2d" / "runs.jsonl"
     out.parent.mkdir(exist_ok=True)
     with out.open("a") as fh:
         fh.write(json.dumps(record) + "\n")

@@ -6,7 +6,7 @@
 The setting is ``veegan`` of :data:`gan_tutorial.paper_settings.PAPER_METHODS` with ``--steps``
 in place of its capped budget. Every ``steps / 20`` steps a :class:`gan_tutorial.metrics.ModeTracker`
 counts the modes and the high-quality fraction of 2,500 samples (fixed codes, seed 99). One JSON
-record per (data set, seed) goes to ``--out`` (``benchmarks/results_paper/veegan_curves.jsonl``);
+record per (data set, seed) goes to ``--out`` (``benchmarks/results/toy_paper/veegan_curves.jsonl``);
 records already there for the same steps are kept and skipped, so the command resumes.
 """
 
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", nargs="*", default=["ring8", "grid25"])
     p.add_argument("--seeds", nargs="*", type=int, default=[0])
     p.add_argument("--steps", type=int, default=40_000)
-    p.add_argument("--out", default="benchmarks/results_paper/veegan_curves.jsonl")
+    p.add_argument("--out", default="benchmarks/results/toy_paper/veegan_curves.jsonl")
     args = p.parse_args(argv)
     if args.steps < 20:
         p.error(f"--steps must be at least 20 (a record every steps / 20 steps), got {args.steps}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -189,6 +190,7 @@ def list_command() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "benchmark":
             from .experiments.benchmark import run_from_args
 
-            run_from_args(args)
+            run_from_args(args, command=shlex.join(["gan-tutorial", *argv]))
         else:
             parser.print_help()
             return 2

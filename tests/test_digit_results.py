@@ -65,7 +65,7 @@ def test_a_live_league_reads_back_its_samples_models_and_curves(tmp_path, monkey
     assert league.row("ogan") == f"{record['fd']:.1f} (1 seed) ({record['ratio']:.1f}x the floor)"
 
 
-COMMITTED = digit_results.RESULTS  # benchmarks/results_digits, from the repository root (pytest's cwd)
+COMMITTED = digit_results.RESULTS  # benchmarks/results/digits, from the repository root (pytest's cwd)
 
 
 # Scoring is inference with pinned weights: re-scoring every committed league under the default,

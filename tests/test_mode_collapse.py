@@ -267,8 +267,10 @@ def test_cli_benchmark_subcommand(tmp_path, capsys):
     code = cli.main(["benchmark", "--losses", "ns", "--data", "ring8", "--seeds", "1", "--steps", "2",
                      "--hidden", "8", "--out", str(tmp_path)])
     assert code == 0 and "[1/1] ns on ring8, seed 0" in capsys.readouterr().out
-    setting = json.loads((tmp_path / "setting.json").read_text())
-    assert setting["steps"] == 2 and setting["hidden"] == 8
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    assert saved["settings"]["steps"] == 2 and saved["settings"]["hidden"] == 8
+    assert saved["command"] == ("gan-tutorial benchmark --losses ns --data ring8 --seeds 1 --steps 2 --hidden 8 --out "
+                                + str(tmp_path))  # the command that re-creates the folder
     assert cli.main(["benchmark", "--losses", "nope", "--out", str(tmp_path)]) == 2
 
 
@@ -289,7 +291,7 @@ def test_chapter6_exercises_accept_the_reference_and_reject_a_wrong_answer():
         exercises.check("mode_coverage", lambda x, c, std: (len(c), 1.0), verbose=False)
 
 
-@pytest.mark.parametrize("folder", ["results", "results_long", "results_wide", "results_large_batch"])
+@pytest.mark.parametrize("folder", ["results/toy", "results/toy_long", "results/toy_wide", "results/toy_large_batch"])
 def test_committed_league_table_is_complete_and_reproduced_from_its_runs(tmp_path, folder):
     # a clean checkout has runs.jsonl and samples.npz: the runner must find every run done and
     # write the same table.md that is committed
@@ -298,13 +300,13 @@ def test_committed_league_table_is_complete_and_reproduced_from_its_runs(tmp_pat
     src = Path(__file__).resolve().parents[1] / "benchmarks" / folder
     if not (src / "runs.jsonl").exists():
         pytest.skip(f"benchmarks/{folder} not committed")
-    for name in ("runs.jsonl", "samples.npz", "setting.json"):
+    for name in ("runs.jsonl", "samples.npz", "settings.json"):
         shutil.copy(src / name, tmp_path / name)
-    setting_dict = json.loads((src / "setting.json").read_text())
+    setting_dict = json.loads((src / "settings.json").read_text())["settings"]
     setting = benchmark.Setting(**{**setting_dict, "betas": tuple(setting_dict["betas"])})
     records = [json.loads(line) for line in (src / "runs.jsonl").read_text().splitlines()]
     names = list(dict.fromkeys(r["method"] for r in records))
-    ms = benchmark.methods() if folder == "results" else benchmark.methods(names)
+    ms = benchmark.methods() if folder == "results/toy" else benchmark.methods(names)
     assert {m.name for m in ms} == set(names)  # every method of the runner is in the table
     lines = []
     benchmark.run_benchmark(ms, list(benchmark.DATASETS), range(5), setting, tmp_path, log=lines.append)

@@ -83,7 +83,7 @@ def test_fit_veegan_names_its_objectives():
 
 
 def test_new_setting_fields_keep_the_committed_results_resumable():
-    first = json.loads(Path("benchmarks/results/runs.jsonl").read_text().splitlines()[0])
+    first = json.loads(Path("benchmarks/results/toy/runs.jsonl").read_text().splitlines()[0])
     assert benchmark.setting_id(benchmark.Setting()) == first["setting"]
     assert benchmark.setting_id(benchmark.Setting(n_critic=5)) != first["setting"]
 
@@ -97,7 +97,7 @@ def test_every_paper_row_has_its_own_setting_and_source_and_a_tiny_run_writes_th
     records = benchmark.run_benchmark(tiny, ["ring8"], range(1), out=tmp_path, log=lambda s: None)
     assert sorted(r["method"] for r in records) == ["pacgan4", "veegan", "wgan"]
     assert all(r["steps"] == 3 and not r["error"] for r in records)
-    setting = json.loads((tmp_path / "setting.json").read_text())
+    setting = json.loads((tmp_path / "settings.json").read_text())["settings"]
     assert setting["wgan"]["optimizer"] == "rmsprop" and setting["veegan"]["latent_dim"] == 254
     assert "its own setting" in (tmp_path / "table.md").read_text()
     again = benchmark.run_benchmark(tiny, ["ring8"], range(1), out=tmp_path, log=lambda s: None)

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from gan_tutorial.errors import CheckpointError, ConfigError
 def test_every_shipped_generator_makes_the_samples_its_league_scored(name):
     entry = pretrained.manifest()[name]
     league = digit_results.load()
-    if not entry["file"].startswith(str(league.out.relative_to(league.out.parents[1]))):
+    if Path(entry["file"]).parts[:3] != ("benchmarks", "results", league.out.name):
         pytest.skip(f"{name} comes from another folder")
     G = pretrained.load(name)
     assert not G.training and G.latent_dim == digit_league.LATENT_DIM

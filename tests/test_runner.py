@@ -1,6 +1,8 @@
 """The one runner of the leagues: finished runs kept and resumed, a pool that hands results back as they land."""
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,3 +64,31 @@ def test_the_converged_league_is_the_recipe_for_every_row():
     assert [m.steps for m in digit_league.digit_methods(["ns"], steps=7, league="converged")] == [7]
     with pytest.raises(ConfigError, match="unknown digit league 'long'"):
         digit_league.digit_methods(None, league="long")
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in RESULTS.iterdir() if p.is_dir()))
+def test_every_committed_results_folder_says_how_it_was_made(folder):
+    # benchmarks/results/<league>/settings.json: the settings and the command that re-creates the folder
+    saved = json.loads((RESULTS / folder / "settings.json").read_text())
+    assert saved["settings"], folder
+    if saved["command"] is None:  # made by hand: the note says how
+        assert len(saved["note"]) > 100, folder
+        return
+    for part in saved["command"].split(" && "):
+        words = part.split()
+        assert words[0] == "python" and (RESULTS.parents[1] / words[1]).is_file(), part  # a script of the repository
+        if "--out" in words:
+            assert words[words.index("--out") + 1] == f"benchmarks/results/{folder}", part
+
+
+def test_the_results_live_in_one_folder():
+    # every league writes under benchmarks/results/<league>/; nothing names the old flat folders
+    root = RESULTS.parents[1]
+    sources = [*root.glob("gan_tutorial/**/*.py"), *root.glob("benchmarks/*.py"), *root.glob("tools/*.py"),
+               *root.glob("book/*.ipynb"), *root.glob("book/*.md"), root / "README.md"]
+    old = re.compile(r"results_(digits|paper|long|wide|large|sphere|colour)")
+    stale = [str(p.relative_to(root)) for p in sources if old.search(p.read_text())]
+    assert stale == []

@@ -7,7 +7,7 @@ Every panel comes from something committed, never from a new run:
 - chapters 1 to 5: the stored output image of one figure cell, found by its myst-nb figure
   name (so re-executing a chapter moves nothing), and one panel of it, cut out along the
   white gaps that matplotlib leaves between subplots;
-- chapter 6: the scored samples of `benchmarks/results_large_batch/samples.npz` (seed 0 of
+- chapter 6: the scored samples of `benchmarks/results/toy_large_batch/samples.npz` (seed 0 of
   the method that meets the chapter's target), drawn here.
 
 The numbers in the panel titles are those the book's intro.md quotes; each comes from the
@@ -39,7 +39,7 @@ SOURCES = {
     4: ("04_sphere_gan", "ch4-fig-digits", 0, "4. Sphere GAN (R=1, S^16):\nFD 39 (seed 0)"),
     5: ("05_o_gan", "ch5-fig-recon", None, "5. O-GAN: x and G(N(E(x))),\nlabel kept 81%"),
 }
-LARGE = ROOT / "benchmarks" / "results_large_batch"
+LARGE = ROOT / "benchmarks" / "results" / "toy_large_batch"
 CH6 = ("grid25", "ogan_ns+noise+drs", 0, "6. ogan_ns+noise+drs on grid25:\n25/25 modes, 98.2% HQ")
 
 

@@ -1,6 +1,6 @@
 """Write gan_tutorial/assets/pretrained.json: the trained generators that ``pretrained.load`` serves.
 
-    python tools/ship_generators.py benchmarks/results_digits
+    python tools/ship_generators.py benchmarks/results/digits
 
 For every ``models/<row>_0.pt`` of a digit-league folder: its path in the repository, its
 SHA-256, the architecture of its G and D (so the package builds them without the league's

@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -184,9 +186,10 @@ def _job(args) -> list[tuple[dict, np.ndarray]]:
 
 
 def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
-                  setting: Setting = DEFAULT_SETTING, out: str | Path = "benchmarks/results",
+                  setting: Setting = DEFAULT_SETTING, out: str | Path = "benchmarks/results/toy",
                   jobs: int = 1, fresh: bool = False, log=print,
-                  write_every: int = 10, only: list[str] | None = None) -> list[dict]:
+                  write_every: int = 10, only: list[str] | None = None,
+                  command: str = "run_benchmark(...) in Python") -> list[dict]:
     """Run every (method, data set, seed) not already in ``out/runs.jsonl``; write the tables.
 
     The tables are also rewritten every ``write_every`` finished runs, so that a long
@@ -214,7 +217,7 @@ def run_benchmark(method_list: list[Method], datasets=DATASETS, seeds=range(5),
 
     def write(records):  # the tables of the methods that have runs, in method_list's order
         have = {r["method"] for r in records}
-        write_results(records, [m for m in method_list if m.name in have], datasets, setting, out)
+        write_results(records, [m for m in method_list if m.name in have], datasets, setting, out, command)
 
     def finish(rows):  # each finished job gives one row, or two (a sampler method and its base)
         for record, samples in rows:
@@ -249,27 +252,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latent-dim", type=int, default=s.latent_dim)
     p.add_argument("--hidden", type=int, default=s.hidden, help=f"width of the MLPs' hidden layers; default {s.hidden}")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel processes; default 1")
-    p.add_argument("--out", default="benchmarks/results", help="output folder")
+    p.add_argument("--out", default="benchmarks/results/toy", help="output folder")
     p.add_argument("--fresh", action="store_true", help="ignore finished runs in --out")
     p.add_argument("--digits", action="store_true", help="the digit league instead (gan_tutorial.digit_league: "
                    "--losses names its rows, --steps other than the default replaces their steps; default --out "
-                   "benchmarks/results_digits)")
+                   "benchmarks/results/digits)")
     p.add_argument("--paper", action="store_true", help="each method in its paper's setting "
-                   "(gan_tutorial.paper_settings; default --out benchmarks/results_paper)")
+                   "(gan_tutorial.paper_settings; default --out benchmarks/results/toy_paper)")
 
 
-def run_from_args(args: argparse.Namespace) -> list[dict]:
-    """Validate the options, then :func:`run_benchmark` (or the digit league with ``--digits``)."""
+def run_from_args(args: argparse.Namespace, command: str = "run_from_args(...) in Python") -> list[dict]:
+    """Validate the options, then :func:`run_benchmark` (or the digit league with ``--digits``).
+
+    ``command`` is the command line that re-creates the folder, written into its ``settings.json``."""
     if getattr(args, "digits", False):
         from .digit_league import digit_methods, run_digit_league
 
         steps = None if args.steps == Setting().steps else args.steps
-        out = "benchmarks/results_digits" if args.out == "benchmarks/results" else args.out
+        out = "benchmarks/results/digits" if args.out == "benchmarks/results/toy" else args.out
         seeds = 3 if args.seeds is None else args.seeds
         if seeds < 1:
             raise ConfigError(f"--seeds must be a positive integer, got {seeds}.")
         return run_digit_league(digit_methods(args.losses, steps), range(seeds), out, args.jobs,
-                                log=lambda s: print(s, flush=True))
+                                log=lambda s: print(s, flush=True), command=command)
     for d in args.data:
         if d not in DATASETS:
             raise ConfigError(f"unknown data set {d!r} for the benchmark: use ring8 or grid25.")
@@ -284,17 +289,18 @@ def run_from_args(args: argparse.Namespace) -> list[dict]:
                       latent_dim=args.latent_dim, hidden=args.hidden)
     if args.paper:  # --losses picks the rows to train; the tables keep every row's finished runs
         method_list = list(PAPER_METHODS)
-        if args.out == "benchmarks/results":
-            args.out = "benchmarks/results_paper"
+        if args.out == "benchmarks/results/toy":
+            args.out = "benchmarks/results/toy_paper"
     else:
         method_list = methods(None) + [m for m in methods(args.losses) if m.name not in {x.name for x in METHODS}]
     return run_benchmark(method_list, args.data, range(args.seeds),
                          setting, args.out, args.jobs, args.fresh,
-                         log=lambda s: print(s, flush=True), only=args.losses or None)
+                         log=lambda s: print(s, flush=True), only=args.losses or None, command=command)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mode_collapse", description=__doc__.split("\n")[0])
     add_arguments(parser)
-    run_from_args(parser.parse_args(argv))
+    argv = sys.argv[1:] if argv is None else argv
+    run_from_args(parser.parse_args(argv), command=shlex.join(["python", "benchmarks/mode_collapse.py", *argv]))
     return 0

@@ -35,7 +35,7 @@ from ..training.config import TrainConfig, resolve_device
 from ..training.train import fit
 
 LATENT_DIM, SNAPSHOT_SAMPLES = 100, 36
-OUT = "benchmarks/results_colour"
+OUT = "benchmarks/results/colour"
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

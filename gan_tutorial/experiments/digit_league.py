@@ -168,7 +168,7 @@ def tuning_candidates(method: DigitMethod) -> list[DigitMethod]:
     return [dataclasses.replace(method, lr=lr, steps=TUNING_STEPS) for lr in lrs]
 
 
-def run_tuning(method_list: list[DigitMethod], out: str | Path = "benchmarks/results_digits", jobs: int = 1,
+def run_tuning(method_list: list[DigitMethod], out: str | Path = "benchmarks/results/digits", jobs: int = 1,
                log=print) -> list[dict]:
     """Each row's candidates, scored against *training* digits (never the held-out ones): ``tuning.csv``."""
     out = Path(out)
@@ -196,7 +196,7 @@ def run_tuning(method_list: list[DigitMethod], out: str | Path = "benchmarks/res
     return rows
 
 
-def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | Path = "benchmarks/results_digits",
+def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | Path = "benchmarks/results/digits",
                      jobs: int = 1, log=print, device: str = "cpu",
                      command: str = "run_digit_league(...) in Python") -> list[dict]:
     """Run every (method, seed) not already in ``out/runs.jsonl`` under the same setting; write the tables
@@ -229,11 +229,12 @@ def run_digit_league(method_list: list[DigitMethod], seeds=range(3), out: str | 
     return records
 
 
-OUT = {"short": "benchmarks/results_digits", "converged": "benchmarks/results_digits_converged"}
+OUT = {"short": "benchmarks/results/digits", "converged": "benchmarks/results/digits_converged"}
 
 
-def digit_methods(names: list[str] | None, steps: int | None = None, league: str = "short") -> list[DigitMethod]:
-    """The rows named of ``league`` (default all), with ``steps`` replaced when given."""
+def digit_methods(names: list[str] | None, steps: int | None = None, league: str = "short",
+                  width: int | None = None) -> list[DigitMethod]:
+    """The rows named of ``league`` (default all), with ``steps`` and ``width`` replaced when given."""
     if league not in LEAGUES:
         raise ConfigError(f"unknown digit league {league!r}: use {', '.join(LEAGUES)}.")
     by_name = {m.name: m for m in LEAGUES[league]}
@@ -241,7 +242,7 @@ def digit_methods(names: list[str] | None, steps: int | None = None, league: str
     if unknown:
         raise ConfigError(f"unknown digit-league method(s) {', '.join(unknown)}: use {', '.join(by_name)}.")
     chosen = [by_name[n] for n in names] if names else list(LEAGUES[league])
-    return [dataclasses.replace(m, steps=steps) for m in chosen] if steps else chosen
+    return [dataclasses.replace(m, steps=steps or m.steps, width=width or m.width) for m in chosen]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="*", help=f"rows (default all): {', '.join(m.name for m in METHODS)}")
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1; default 3")
     p.add_argument("--steps", type=int, help="replace every row's steps (a shorter trial)")
+    p.add_argument("--width", type=int, help="replace every row's network width (DCGAN filters of the last layer)")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     p.add_argument("--league", default="short", choices=list(LEAGUES),
                    help="short: width 32, 2,000 steps (default); converged: the long recipe (digit_methods.RECIPE)")
@@ -257,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tune", action="store_true", help=f"the tuning runs instead: two learning rates per row, "
                    f"{TUNING_STEPS:,} steps, scored against training digits (tuning.csv)")
     args = p.parse_args(argv)
-    if args.seeds < 1 or args.jobs < 1 or (args.steps is not None and args.steps < 1):
-        raise ConfigError("--seeds, --jobs and --steps must be positive integers.")
+    if args.seeds < 1 or args.jobs < 1 or any(v is not None and v < 1 for v in (args.steps, args.width)):
+        raise ConfigError("--seeds, --jobs, --steps and --width must be positive integers.")
     log = lambda s: print(s, flush=True)  # noqa: E731
     args.out = args.out or OUT[args.league]
     if args.tune:
@@ -269,6 +271,6 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--jobs {args.jobs} forks processes, which {device} does not survive: use --jobs 1 "
                               "on a GPU (one run at a time is fast there).")
         command = "python benchmarks/digit_league.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        run_digit_league(digit_methods(args.methods, args.steps, args.league), range(args.seeds), args.out,
+        run_digit_league(digit_methods(args.methods, args.steps, args.league, args.width), range(args.seeds), args.out,
                          args.jobs, log=log, device=device, command=command.strip())
     return 0

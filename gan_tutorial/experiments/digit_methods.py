@@ -69,10 +69,10 @@ METHODS = [
 """The league's rows, in their order. Every row: DCGAN of width 32, batch 64, learning rate
 falling linearly to 0, 2,000 G steps (``wgan``: see its note); ``lr`` is the one of the two
 candidates of :func:`tuning_candidates` that :func:`run_tuning` scored lower on training digits
-(``benchmarks/results_digits/tuning.csv``; a test checks the choice)."""
+(``benchmarks/results/digits/tuning.csv``; a test checks the choice)."""
 
 RECIPE = {"steps": 30_000, "lr": 2e-4, "betas": (0.5, 0.999), "lr_decay": "constant", "width": 64, "ema": 0.999}
-"""The converged league's recipe, chosen on training digits (``benchmarks/results_digits_converged/PLAN.md``):
+"""The converged league's recipe, chosen on training digits (``benchmarks/results/digits_converged/PLAN.md``):
 DCGAN of width 64, Adam at 2e-4 with betas (0.5, 0.999), a moving average of G (decay 0.999)
 for sampling, one D step per G step, 30,000 G steps."""
 

@@ -1,6 +1,6 @@
 """Reading the digit league's results: what chapters 2-5 and the appendix show.
 
-The league (:mod:`gan_tutorial.digit_league`) writes ``benchmarks/results_digits/``; this
+The league (:mod:`gan_tutorial.digit_league`) writes ``benchmarks/results/digits/``; this
 module reads it back (:func:`load`), draws its curves and samples, and states each paper's
 comparison as *reproduced*, *refuted* or *within noise* (:func:`compare`). In a notebook's
 quick mode, :func:`for_notebook` trains a small live league with the same code into a
@@ -21,7 +21,7 @@ import torch
 
 from ..core.errors import ConfigError
 
-RESULTS = Path("benchmarks") / "results_digits"  # relative to the repository root
+RESULTS = Path("benchmarks") / "results" / "digits"  # relative to the repository root
 
 
 def _default_out() -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 from ..core import data as data_mod
 from ..core.errors import ConfigError
 from ..evaluation.metrics import mode_coverage
+from .runner import write_settings
 
 DATASETS = ("ring8", "grid25")
 
@@ -123,7 +123,7 @@ def markdown_table(rows: list[dict], method_order: list[str], datasets=DATASETS)
 
 
 def write_results(records: list[dict], method_list: list, datasets, setting,
-                  out: Path) -> None:
+                  out: Path, command: str = "run_benchmark(...) in Python") -> None:
     """Write runs.csv, summary.csv, table.md, samples.npz and the sample figures into ``out``."""
     order = [m.name for m in method_list]
     records = sorted(records, key=lambda r: (r["data"], order.index(r["method"]), r["seed"]))
@@ -145,7 +145,7 @@ def write_results(records: list[dict], method_list: list, datasets, setting,
     s = setting
     own = {m.name: dataclasses.asdict(m.setting) for m in method_list if getattr(m, "setting", None)}
     header = ("Mode collapse on ring8 and grid25, each method in its own setting (its paper's: "
-              "`setting.json`, `gan_tutorial.paper_settings`), "
+              "`settings.json`, `gan_tutorial.paper_settings`), "
               f"{s.n_train:,} training samples, {s.n_scored:,} scored samples; mean ± standard error over "
               "seeds. The last column counts the seeds with every mode covered and, in brackets, "
               "those that also have at least 95% high-quality samples.\n\n") if own else (
@@ -160,7 +160,7 @@ def write_results(records: list[dict], method_list: list, datasets, setting,
     np.savez_compressed(out / "samples.npz", **arrays)
     for d in datasets:
         plot_method_samples(arrays, order, d, out / f"samples_{d}.png")
-    (out / "setting.json").write_text(json.dumps(own or dataclasses.asdict(setting), indent=2))
+    write_settings(out, own or dataclasses.asdict(setting), command)
 
 
 def plot_method_samples(arrays: dict[str, np.ndarray], method_order: list[str], data_name: str,

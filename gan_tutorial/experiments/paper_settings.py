@@ -11,7 +11,7 @@ all rows: the budget is capped for this course's CPU (the papers train 2-D mixtu
 10^5 to 4 x 10^5 iterations; here each run gets the ``steps`` below), and methods whose
 papers have no 2-D experiment (WGAN, WGAN-GP's paper, SN-GAN, SR-GAN) keep the course's
 MLPs (3 x 128, latent 8). ``benchmarks/mode_collapse.py --paper`` runs them into
-``benchmarks/results_paper/``.
+``benchmarks/results/toy_paper/``.
 """
 
 from __future__ import annotations
