@@ -38,3 +38,23 @@ def test_uint8_pictures_round_trip():
     x = torch.rand(3, 3, 8, 8) * 2 - 1
     u = colour_run.to_uint8(x)
     assert u.shape == (3, 8, 8, 3) and (colour_run.from_uint8(u) - x).abs().max() <= 0.5 / 127.5 + 1e-6
+
+
+def test_the_shipped_generator_makes_the_scored_samples(tmp_path, few_emoji, monkeypatch):
+    import hashlib
+
+    from gan_tutorial.evaluation import pretrained
+
+    colour_run.run(steps=3, out=tmp_path, device="cpu", snapshots=1)
+    entry = {"file": "generator.pt", "sha256": hashlib.sha256((tmp_path / "generator.pt").read_bytes()).hexdigest(),
+             "G": {"latent_dim": colour_run.LATENT_DIM, "channels": 3, "image_size": colour_run.SIZE,
+                   "width": colour_run.WIDTH}, "D": None, "about": "try: a test"}
+    monkeypatch.setattr(pretrained, "manifest", lambda: {"try": entry})
+    G = pretrained.load("try", root=tmp_path)
+    z = torch.randn(8, G.latent_dim, generator=torch.Generator().manual_seed(10_000))  # seed 0's scored codes
+    with torch.no_grad():
+        images = colour_run.to_uint8(G(z))
+    diff = np.abs(images.astype(int) - np.load(tmp_path / "samples.npz")["scored"].astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3  # the weights as shipped were the weights scored
+    with pytest.raises(pretrained.ConfigError, match="ships its generator only"):
+        pretrained.load("try", discriminator=True, root=tmp_path)

@@ -1,10 +1,12 @@
 """Write gan_tutorial/assets/pretrained.json: the trained generators that ``pretrained.load`` serves.
 
-    python tools/ship_generators.py benchmarks/results/digits
+    python tools/ship_generators.py benchmarks/results/digits     # a digit league's seed-0 networks
+    python tools/ship_generators.py benchmarks/results/colour     # the colour DCGAN's generator
 
-For every ``models/<row>_0.pt`` of a digit-league folder: its path in the repository, its
-SHA-256, the architecture of its G and D (so the package builds them without the league's
-code), and one line on how it was trained and what seed 0 scores (from ``runs.jsonl``).
+For every ``models/<row>_0.pt`` of a digit-league folder (or the ``generator.pt`` of the colour
+run): its path in the repository, its SHA-256, the architecture of its G and D (so the package
+builds them without the league's code), and one line on how it was trained and what seed 0
+scores (from ``runs.jsonl`` or ``run.json``). Entries shipped from other folders are kept.
 """
 
 import argparse
@@ -15,6 +17,7 @@ from pathlib import Path
 import torch
 
 from gan_tutorial import digit_league, digit_results
+from gan_tutorial.experiments import colour_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "gan_tutorial" / "assets" / "pretrained.json"
@@ -37,16 +40,39 @@ def entry(folder: Path, row: str, league) -> dict:
     }
 
 
+def colour_entry(folder: Path) -> dict:
+    run = json.loads((folder / "run.json").read_text())
+    path = folder / "generator.pt"
+    return {
+        "file": path.relative_to(ROOT).as_posix(),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "G": {"latent_dim": colour_run.LATENT_DIM, "channels": 3, "image_size": colour_run.SIZE,
+              "width": colour_run.WIDTH},
+        "D": None,
+        "about": (f"colour_dcgan: chapter 2's 64x64 colour DCGAN on {run['train_pictures']:,} "
+                  f"pictures of {run['data']}, {run['steps']:,} steps, seed {run['settings']['seed']}; Frechet colour "
+                  f"distance {run['distance']:.3f} ({run['ratio']:.1f}x the floor)"),
+    }
+
+
+def digit_entries(folder: Path) -> dict:
+    league = digit_results.load(folder)
+    rows = sorted(f.stem[:-2] for f in (folder / "models").glob("*_0.pt"))
+    order = [m.name for m in digit_league.METHODS]
+    rows.sort(key=lambda r: order.index(r) if r in order else len(order))
+    return {row: entry(folder, row, league) for row in rows}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("folder", type=Path)
     args = p.parse_args()
     folder = args.folder.resolve()
-    league = digit_results.load(folder)
-    rows = sorted(f.stem[:-2] for f in (folder / "models").glob("*_0.pt"))
-    order = [m.name for m in digit_league.METHODS]
-    rows.sort(key=lambda r: order.index(r) if r in order else len(order))
-    generators = {row: entry(folder, row, league) for row in rows}
+    shipped = {"colour_dcgan": colour_entry(folder)} if (folder / "run.json").exists() else digit_entries(folder)
+    prefix = folder.relative_to(ROOT).as_posix() + "/"
+    kept = {name: e for name, e in json.loads(MANIFEST.read_text())["generators"].items()
+            if not e["file"].startswith(prefix) and name not in shipped}  # other folders' generators stay
+    generators = {**shipped, **kept} if "colour_dcgan" not in shipped else {**kept, **shipped}
     MANIFEST.write_text(json.dumps({"generators": generators}, indent=1) + "\n")
     print(f"wrote {MANIFEST}: {', '.join(generators)}")
 

@@ -1,14 +1,15 @@
 """The course's trained generators, loaded with one call and checked by SHA-256.
 
 ``pretrained.load("wgan_div")`` returns seed 0's trained G of that row of the digit league,
-in evaluation mode, so a chapter shows real results in seconds on a laptop::
+in evaluation mode, so a chapter shows real results in seconds on a laptop
+(``pretrained.load("colour_dcgan")``: chapter 2's 64x64 colour DCGAN)::
 
     from gan_tutorial import pretrained
     G = pretrained.load("sphere_r1")
     x = G(torch.randn(64, G.latent_dim))                # (64, 1, 28, 28) in [-1, 1]
     G, E = pretrained.load("ogan", discriminator=True)  # O-GAN's D is its encoder
 
-The files are the league's committed networks (``assets/pretrained.json`` names each one, its
+The files are the leagues' committed networks (``assets/pretrained.json`` names each one, its
 SHA-256, its architecture and how it was trained). They are looked for, in order: under
 ``root``; in the repository this package runs from (a clone, or ``pip install -e``); in the
 working directory and its parents (a notebook in ``book/``); in the download cache; and
@@ -62,6 +63,8 @@ def load(name: str, discriminator: bool = False, root: str | Path | None = None,
     G = G.to(device).eval()
     if not discriminator:
         return G
+    if entry.get("D") is None:
+        raise ConfigError(f"{name} ships its generator only: load it with discriminator=False.")
     D = DCGANDiscriminator(**entry["D"])
     D.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["D"].items()})
     return G, D.to(device).eval()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +30,10 @@ from ..core.emoji_data import emoji_split
 from ..core.models import DCGANDiscriminator, DCGANGenerator
 from ..core.sampling import sample
 from ..evaluation import colour_metric
-from ..training.config import TrainConfig, resolve_device
+from ..training.config import TrainConfig, device_name, resolve_device
 from ..training.train import fit
 
-LATENT_DIM, SNAPSHOT_SAMPLES = 100, 36
+LATENT_DIM, WIDTH, SIZE, SNAPSHOT_SAMPLES = 100, 64, 64, 36
 OUT = "benchmarks/results/colour"
 
 
@@ -64,8 +63,8 @@ def run(steps: int = 10_000, out: str | Path = OUT, data: str = "emoji_all", see
     x, _ = data_mod.images(data)
     x_train, x_test = emoji_split(x)
     torch.manual_seed(seed)
-    G = DCGANGenerator(LATENT_DIM, 3, 64, width=64)
-    D = DCGANDiscriminator(3, 64, width=64)
+    G = DCGANGenerator(LATENT_DIM, 3, SIZE, width=WIDTH)
+    D = DCGANDiscriminator(3, SIZE, width=WIDTH)
     cfg = config(steps, out, seed, str(resolve_device(device)))
     z_show = torch.randn(SNAPSHOT_SAMPLES, LATENT_DIM, generator=torch.Generator().manual_seed(7))
     every = max(cfg.log_every, steps // snapshots // cfg.log_every * cfg.log_every)
@@ -81,7 +80,10 @@ def run(steps: int = 10_000, out: str | Path = OUT, data: str = "emoji_all", see
 
 
 def finish(G, history, x_train, x_test, cfg: TrainConfig, data: str, out: Path) -> dict:
-    """Score the trained G, find each sample's nearest training picture, write the run's files."""
+    """Score the trained G as shipped (half precision), find each sample's nearest training picture,
+    write the run's files."""
+    shipped = {k: v.detach().half() if v.is_floating_point() else v for k, v in G.state_dict().items()}
+    G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in shipped.items()})
     z = torch.randn(len(x_test), LATENT_DIM, generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     scored = to_uint8(sample(G, z.to(next(G.parameters()).device)).cpu())
     np.savez_compressed(out / "samples.npz", scored=scored)
@@ -90,11 +92,10 @@ def finish(G, history, x_train, x_test, cfg: TrainConfig, data: str, out: Path) 
     score = colour_metric.colour_protocol(fake, x_test, x_train)
     _, nn_fake = colour_metric.nearest_neighbours(fake, x_train)
     _, nn_train = colour_metric.training_nearest_neighbours(x_train)
-    save_checkpoint(out / "generator.pt", {"G": {k: v.detach().half() if v.is_floating_point() else v
-                                                 for k, v in G.state_dict().items()}})
+    save_checkpoint(out / "generator.pt", {"G": shipped})
     record = {"data": data, "train_pictures": len(x_train), "held_out": len(x_test),
               "settings": cfg.as_dict() | {"out": None, "resume": None},
-              "device": torch.cuda.get_device_name() if cfg.device == "cuda" else platform.processor() or "cpu",
+              "device": device_name(cfg.device),
               "wall_time_s": round(history.wall_time, 1), "steps": cfg.steps,
               "distance": round(score["distance"], 4), "floor": round(score["floor"], 4),
               "floor_std": round(score["floor_std"], 4), "ratio": round(score["ratio"], 3),

@@ -196,6 +196,21 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def device_name(device: str | torch.device) -> str:
+    """The processor a run used, for its record: the GPU's name, or the CPU's model and bf16 support."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    name = platform.processor() or platform.machine() or "cpu"
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        name = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    bf16 = "native bf16" if cpu_has_native_bf16() else "no native bf16"
+    return f"{name} ({bf16}), {torch.get_num_threads()} thread{'s' * (torch.get_num_threads() > 1)}"
+
+
 def fast_path(device: torch.device, images: bool, config: TrainConfig) -> tuple[bool, bool, str]:
     """``(amp, channels_last, description)`` for a run: the config's choice, else where it pays.
 
