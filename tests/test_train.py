@@ -1,3 +1,4 @@
+import dataclasses
 import math
 import os
 import signal
@@ -347,3 +348,15 @@ def test_a_method_s_own_loss_series_is_recorded_by_name():
     old = loop.History()
     old.load_dict({"step": [5], "d_loss": [1.0], "g_loss": [2.0], "penalty": [], "recon": [0.3]})  # older checkpoints
     assert old.recon == [0.3]
+
+
+def test_a_checkpointed_config_resumes_from_its_folder_once_it_holds_a_checkpoint(tmp_path):
+    config = train.TrainConfig(loss="ns", steps=4, batch_size=16, progress=False, log_every=1)
+    first = config.checkpointed(tmp_path / "work", every=2)
+    assert (first.out, first.checkpoint_every, first.resume) == (str(tmp_path / "work"), 2, None)
+    G, D = models.default_models((2,))
+    before = train.fit(G, D, data.toy("ring8", 256, seed=0), first)
+    again = dataclasses.replace(config, steps=6).checkpointed(tmp_path / "work", every=2)
+    assert again.resume == str(tmp_path / "work")
+    history = train.fit(*models.default_models((2,)), data.toy("ring8", 256, seed=0), again)
+    assert history.step == [1, 2, 3, 4, 5, 6] and history.d_loss[:4] == before.d_loss  # continued, not restarted

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..core import data as data_mod
-from ..core.checkpoint import checkpoint_files, save_checkpoint
+from ..core.checkpoint import save_checkpoint
 from ..core.emoji_data import emoji_split
 from ..core.models import DCGANDiscriminator, DCGANGenerator
 from ..core.sampling import sample
@@ -49,10 +49,9 @@ def from_uint8(u: np.ndarray) -> torch.Tensor:
 
 def config(steps: int, out: Path, seed: int, device: str) -> TrainConfig:
     """The run's settings: pytorch/examples' DCGAN recipe plus a moving average of G for sampling."""
-    work = out / "work"
-    return TrainConfig(loss="ns", steps=steps, batch_size=64, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), ema=0.999,
-                       seed=seed, device=device, log_every=50, checkpoint_every=500, out=str(work),
-                       resume=str(work) if checkpoint_files(work) else None, progress=True, n_samples=16)
+    config = TrainConfig(loss="ns", steps=steps, batch_size=64, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), ema=0.999,
+                         seed=seed, device=device, log_every=50, progress=True, n_samples=16)
+    return config.checkpointed(out / "work", every=500)
 
 
 def run(steps: int = 10_000, out: str | Path = OUT, data: str = "emoji_all", seed: int = 0, device: str = "auto",

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.checkpoint import checkpoint_files, save_checkpoint
+from ..core.checkpoint import save_checkpoint
 from ..core.errors import ConfigError, GanTutorialError
 from ..core.sampling import sample
 from ..evaluation import metrics
@@ -125,13 +125,11 @@ def _half(state: dict) -> dict:
 def train_config(method: DigitMethod, seed: int, device: str, log_every: int, work: Path | None) -> TrainConfig:
     """The :class:`TrainConfig` of one run of ``method``; with ``work``, checkpoints there and resumes
     from the newest one it holds."""
-    return TrainConfig(loss=method.loss, steps=method.steps, batch_size=method.batch_size, lr_d=method.lr,
-                       lr_g=method.lr, betas=method.betas, n_critic=method.n_critic, optimizer=method.optimizer,
-                       lr_decay=method.lr_decay, seed=seed, device=device, progress=False, n_samples=16,
-                       log_every=log_every, ema=method.ema, translate=method.translate,
-                       out=str(work) if work is not None else None,
-                       checkpoint_every=_checkpoint_every(method, log_every) if work is not None else 0,
-                       resume=str(work) if work is not None and checkpoint_files(work) else None)
+    config = TrainConfig(loss=method.loss, steps=method.steps, batch_size=method.batch_size, lr_d=method.lr,
+                         lr_g=method.lr, betas=method.betas, n_critic=method.n_critic, optimizer=method.optimizer,
+                         lr_decay=method.lr_decay, seed=seed, device=device, progress=False, n_samples=16,
+                         log_every=log_every, ema=method.ema, translate=method.translate)
+    return config if work is None else config.checkpointed(work, _checkpoint_every(method, log_every))
 
 
 def _checkpoint_every(method: DigitMethod, log_every: int) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..core.checkpoint import checkpoint_files
 from ..core.errors import ConfigError
 from ..core.losses import GANLoss, get_loss
 
@@ -79,6 +80,12 @@ class TrainConfig:
     def gan_loss(self) -> GANLoss:
         """The :class:`GANLoss` that ``loss`` names (or is)."""
         return self.loss if isinstance(self.loss, GANLoss) else get_loss(self.loss)
+
+    def checkpointed(self, work: str | Path, every: int) -> TrainConfig:
+        """This config for a long run: a checkpoint into ``work`` every ``every`` steps, resumed
+        from the newest one there when the run is started again (the leagues' long runs)."""
+        return dataclasses.replace(self, out=str(work), checkpoint_every=every,
+                                   resume=str(work) if checkpoint_files(work) else None)
 
     def as_dict(self) -> dict:
         """Plain values (the loss by its name): for JSON and for checkpoints."""
