@@ -25,7 +25,6 @@ TEX = tex_commands()
 # cell is re-executed; once an image is readable, the entry must go (the test says so).
 AWAITING_RERUN = {
     "book/01_minimax": {"ch1-fig-dstar-2d"},
-    "book/02_dcgan": {"ch2-fig-curves", "ch2-fig-bad", "ch2-fig-wider", "ch2-fig-conditional"},
     "book/03_wgan_div": {"ch3-fig-critics"},
     "book/06b_spectral_veegan": {"ch6-fig-spectra"},
 }
