@@ -4,6 +4,7 @@ records, the layout limits, the pre-flight refusals, evaluating(), and the fast-
 import ast
 import functools
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,22 @@ def test_spectral_regularization_follows_edits_and_new_weights():
 
 
 # ----------------------------------------------------------------------------- the fast path
+def test_kernels_held_below_avx512_count_as_no_native_bf16(monkeypatch):
+    # simulating another processor (make kernels) must also simulate its fast-path choice
+    native = config.cpu_has_native_bf16.__wrapped__
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert native() is False
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert native() is False
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    has = platform.machine() in ("x86_64", "AMD64") and ("avx512_bf16" in flags or "amx_bf16" in flags)
+    assert native() is has  # with every kernel allowed, the processor's flags decide
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert native() is has
+
+
 def test_the_fast_path_never_picks_bf16_without_native_support(monkeypatch):
     cfg = train.TrainConfig()
     cpu = torch.device("cpu")

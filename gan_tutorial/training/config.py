@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,9 +193,15 @@ def cpu_has_native_bf16() -> bool:
 
     Read from the processor's flags (Linux ``/proc/cpuinfo``), so the answer is the same in
     every process on a machine. Without these instructions bf16 is emulated and several
-    times *slower* than float32 (measured on an AVX2-only AMD EPYC: 8x for DCGAN's D).
+    times *slower* than float32 (measured on an AVX2-only AMD EPYC: 8x for DCGAN's D). Kernels
+    held below AVX-512 (``ATEN_CPU_CAPABILITY=avx2``, or ``ONEDNN_MAX_CPU_ISA`` without bf16,
+    as when simulating another processor) count as no native bf16 too.
     """
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    if "AVX512" not in torch.backends.cpu.get_cpu_capability() or not (isa == "ALL" or "BF16" in isa
+                                                                        or "AMX" in isa):
         return False
     try:
         flags = Path("/proc/cpuinfo").read_text().split()
