@@ -4,14 +4,15 @@
 
 Every panel comes from something committed, never from a new run:
 
-- chapters 1 to 5: the stored output image of one figure cell, found by its myst-nb figure
+- chapters 2 and 5: the stored output image of one figure cell, found by its myst-nb figure
   name (so re-executing a chapter moves nothing), and one panel of it, cut out along the
   white gaps that matplotlib leaves between subplots;
-- chapter 6: the scored samples of `benchmarks/results/toy_large_batch/samples.npz` (seed 0 of
-  the method that meets the chapter's target), drawn here.
-
-The numbers in the panel titles are those the book's intro.md quotes; each comes from the
-same stored output or committed table (see SOURCES).
+- chapters 3 and 4: 36 of the scored samples of seed 0 in the converged digit league
+  (`benchmarks/results/digits_converged/samples.npz`), titled with the run's distance from
+  its `runs.jsonl`;
+- chapters 1 and 6: the scored samples of the toy league (`benchmarks/results/toy/` for the
+  non-saturating GAN on ring8, `benchmarks/results/toy_large_batch/` for the method that meets
+  chapter 6's target), drawn here.
 """
 
 from __future__ import annotations
@@ -32,15 +33,17 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "book" / "landing_samples.png"
 
 # chapter: (notebook, figure name, panel index in reading order (None: the whole image), title)
-SOURCES = {
-    1: ("01_minimax", "ch1-fig-ring8", -1, "1. non-saturating GAN on ring8:\nthe eight modes"),
-    2: ("02_dcgan", "ch2-fig-conditional", 0, "2. conditional DCGAN:\nFD 12.1 (2.9x the floor)"),
-    3: ("03_wgan_div", "ch3-fig-digits", 2, "3. WGAN-div, 2,000 CPU steps:\nFD 101 (seed 0)"),
-    4: ("04_sphere_gan", "ch4-fig-digits", 0, "4. Sphere GAN (R=1, S^16):\nFD 39 (seed 0)"),
+STORED = {
+    2: ("02_dcgan", "ch2-fig-conditional", 0, "2. conditional DCGAN:\nFD 13.0 (3.1x the floor)"),
     5: ("05_o_gan", "ch5-fig-recon", None, "5. O-GAN: x and G(N(E(x))),\nlabel kept 81%"),
 }
-LARGE = ROOT / "benchmarks" / "results" / "toy_large_batch"
-CH6 = ("grid25", "ogan_ns+noise+drs", 0, "6. ogan_ns+noise+drs on grid25:\n25/25 modes, 98.2% HQ")
+CONVERGED = ROOT / "benchmarks" / "results" / "digits_converged"
+DIGITS = {3: ("wgan_div", "3. WGAN-div"), 4: ("sphere_r1", "4. Sphere GAN (R=1)")}  # chapter: (row, title)
+RESULTS = ROOT / "benchmarks" / "results"
+TOY = {  # chapter: (folder, data set, method, seed, title)
+    1: ("toy", "ring8", "ns", 0, "1. non-saturating GAN,\nring8: 8/8 modes"),
+    6: ("toy_large_batch", "grid25", "ogan_ns+noise+drs", 0, "6. ogan_ns+noise+drs on grid25:\n25/25 modes, 98.2% HQ"),
+}
 
 
 def stored_image(notebook: str, name: str) -> Image.Image:
@@ -81,25 +84,49 @@ def panels(img: Image.Image, min_gap: int = 12) -> list[Image.Image]:
     return [img.crop(b) for b in boxes if b[2] - b[0] >= 0.5 * widest]
 
 
-def chapter6(ax) -> None:
-    data_name, method, seed, title = CH6
-    x = np.load(LARGE / "samples.npz")[f"{data_name}/{method}/{seed}"]
-    grid = np.arange(-4, 5, 2)
-    cx, cy = np.meshgrid(grid, grid)
+def toy_panel(ax, chapter: int) -> None:
+    folder, data_name, method, seed, title = TOY[chapter]
+    x = np.load(RESULTS / folder / "samples.npz")[f"{data_name}/{method}/{seed}"]
+    if data_name == "grid25":
+        cx, cy = np.meshgrid(np.arange(-4, 5, 2), np.arange(-4, 5, 2))
+        lim = 6
+    else:  # ring8: eight modes on the unit circle
+        angle = np.arange(8) * np.pi / 4
+        cx, cy, lim = np.cos(angle), np.sin(angle), 1.5
     ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:orange", alpha=0.4)
     ax.scatter(cx, cy, s=14, c="k", marker="x")
-    ax.set(xlim=(-6, 6), ylim=(-6, 6), aspect="equal", xticks=[], yticks=[])
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xticks=[], yticks=[])
     ax.set_title(title, fontsize=10)
 
 
+def digit_panel(ax, chapter: int) -> None:
+    row, name = DIGITS[chapter]
+    record = next(r for r in map(json.loads, (CONVERGED / "runs.jsonl").read_text().splitlines())
+                  if r["method"] == row and r["seed"] == 0)
+    x = np.load(CONVERGED / "samples.npz")[f"{row}/0"][:36]  # (36, 28, 28) uint8
+    grid = np.full((6 * 30 + 2, 6 * 30 + 2), 255, dtype=np.uint8)
+    for i, digit in enumerate(x):
+        r, c = divmod(i, 6)
+        grid[2 + 30 * r:30 + 30 * r, 2 + 30 * c:30 + 30 * c] = digit
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=255)
+    ax.set_axis_off()
+    ax.set_title(f"{name}, {record['steps']:,} steps:\nFD {record['fd']:.1f} ({record['ratio']:.1f}x the floor)",
+                 fontsize=10)
+
+
 def main() -> None:
-    fig, axes = plt.subplots(2, 3, figsize=(7.5, 5.7))
-    for ax, (notebook, name, panel, title) in zip(axes.flat, SOURCES.values()):
-        img = stored_image(notebook, name)
-        ax.imshow(img if panel is None else panels(img)[panel])
-        ax.set_axis_off()
-        ax.set_title(title, fontsize=10)
-    chapter6(axes.flat[5])
+    fig, axes = plt.subplots(2, 3, figsize=(7.5, 6.0))
+    for chapter, ax in enumerate(axes.flat, start=1):
+        if chapter in STORED:
+            notebook, name, panel, title = STORED[chapter]
+            img = stored_image(notebook, name)
+            ax.imshow(img if panel is None else panels(img)[panel])
+            ax.set_axis_off()
+            ax.set_title(title, fontsize=10)
+        elif chapter in DIGITS:
+            digit_panel(ax, chapter)
+        else:
+            toy_panel(ax, chapter)
     fig.tight_layout()
     fig.savefig(OUT, dpi=100)
     print(f"wrote {OUT.relative_to(ROOT)} ({Image.open(OUT).size[0]}x{Image.open(OUT).size[1]})")
