@@ -24,9 +24,7 @@ TEX = tex_commands()
 # tools/landing_figure.py). Their text-size problem is listed as ignored, not failed, until the
 # cell is re-executed; once an image is readable, the entry must go (the test says so).
 AWAITING_RERUN = {
-    "book/01_minimax": {"ch1-fig-dstar-2d"},
     "book/03_wgan_div": {"ch3-fig-critics"},
-    "book/06b_spectral_veegan": {"ch6-fig-spectra"},
 }
 
 
