@@ -3,8 +3,11 @@
     python benchmarks/sphere_2d.py sphere 16 1e-3 1 3000 linear 8
     #                              loss  D's out_dim  lr  n_critic  steps  lr_decay  latent_dim
     python benchmarks/sphere_2d.py sphere_r1 16 1e-3 1 3000 linear 8 sn   # D spectrally normalised
+    python benchmarks/sphere_2d.py wgan_gp 0 5e-4 5 4000 constant 2 h64   # chapter 3's setting: a scalar
+                                                                          # critic (out_dim 0), hidden 64
 
-One run per call, seed 0, the course's MLPs (3 x 128), batch 256, Adam betas (0.5, 0.9);
+One run per call, seed 0, the course's MLPs (3 x 128, or 3 x 64 with ``h64``), batch 256, Adam
+betas (0.5, 0.9); D's output is a vector of ``out_dim`` numbers, or one score with ``out_dim`` 0;
 the modes covered and the high-quality percentage of 2,500 samples for fixed codes are
 recorded at every logging step (ten per run) by ``metrics.ModeTracker``. The result is
 appended as one JSON line to ``benchmarks/results/sphere2d/runs.jsonl``.
@@ -29,7 +32,9 @@ def main(argv: list[str]) -> dict:
     if loss == "sphere_r1" and loss not in losses.LOSSES:
         losses.register(losses.sphere_loss(1))
     torch.manual_seed(0)
-    G, D = models.MLPGenerator(latent, 2), models.MLPDiscriminator(2, out_dim=out_dim)
+    hidden = 64 if "h64" in options else 128
+    G = models.MLPGenerator(latent, 2, hidden=hidden)
+    D = models.MLPDiscriminator(2, hidden=hidden, out_dim=out_dim or None)
     if "sn" in options:  # every layer of D 1-Lipschitz (Miyato et al., 2018): no sharp peaks
         D = regularizers.spectral_norm(D)
     tracker = metrics.ModeTracker(centers, std, torch.randn(2500, latent, generator=torch.Generator().manual_seed(3)))
