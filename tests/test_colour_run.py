@@ -29,6 +29,8 @@ def test_a_short_run_writes_its_files_and_resumes_from_its_checkpoint(tmp_path, 
     assert record["distance"] > 0 and record["ratio"] == pytest.approx(record["distance"] / record["floor"], rel=1e-3)
     assert json.loads((tmp_path / "run.json").read_text())["distance"] == record["distance"]
     assert (tmp_path / "generator.pt").exists() and (tmp_path / "snapshots" / "step_00000004.npy").exists()
+    saved = json.loads((tmp_path / "settings.json").read_text())  # the settings and what re-creates the folder
+    assert saved["settings"]["steps"] == 4 and saved["settings"]["width"] == 64 and "colour_run.run" in saved["command"]
     again = colour_run.run(steps=6, out=tmp_path, device="cpu", snapshots=2)  # resumes at step 4
     assert again["losses"]["step"][:1] == record["losses"]["step"][:1] and again["steps"] == 6
     assert sorted(p.name for p in (tmp_path / "work").glob("step_*.pt"))[-1] == "step_00000006.pt"

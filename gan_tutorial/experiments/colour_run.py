@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ from ..core.sampling import sample
 from ..evaluation import colour_metric
 from ..training.config import TrainConfig, device_name, resolve_device
 from ..training.train import fit
+from .runner import write_settings
 
 LATENT_DIM, WIDTH, SIZE, SNAPSHOT_SAMPLES = 100, 64, 64, 36
 OUT = "benchmarks/results/colour"
@@ -55,8 +58,10 @@ def config(steps: int, out: Path, seed: int, device: str) -> TrainConfig:
 
 
 def run(steps: int = 10_000, out: str | Path = OUT, data: str = "emoji_all", seed: int = 0, device: str = "auto",
-        snapshots: int = 10) -> dict:
-    """Train (or resume) the colour DCGAN and write the run's files into ``out``; returns ``run.json``."""
+        snapshots: int = 10, command: str = "colour_run.run(...) in Python") -> dict:
+    """Train (or resume) the colour DCGAN and write the run's files into ``out``; returns ``run.json``.
+
+    ``command`` is written into ``out/settings.json`` with the settings: what re-creates the folder."""
     out = Path(out)
     (out / "snapshots").mkdir(parents=True, exist_ok=True)
     x, _ = data_mod.images(data)
@@ -65,6 +70,8 @@ def run(steps: int = 10_000, out: str | Path = OUT, data: str = "emoji_all", see
     G = DCGANGenerator(LATENT_DIM, 3, SIZE, width=WIDTH)
     D = DCGANDiscriminator(3, SIZE, width=WIDTH)
     cfg = config(steps, out, seed, str(resolve_device(device)))
+    write_settings(out, {"data": data, "width": WIDTH, "latent_dim": LATENT_DIM, "image_size": SIZE,
+                         **{k: v for k, v in cfg.as_dict().items() if k not in ("out", "resume", "device")}}, command)
     z_show = torch.randn(SNAPSHOT_SAMPLES, LATENT_DIM, generator=torch.Generator().manual_seed(7))
     every = max(cfg.log_every, steps // snapshots // cfg.log_every * cfg.log_every)
 
@@ -118,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     args = p.parse_args(argv)
-    record = run(args.steps, args.out, args.data, args.seed, args.device)
+    command = shlex.join(["python", "benchmarks/colour_dcgan.py", *(sys.argv[1:] if argv is None else argv)])
+    record = run(args.steps, args.out, args.data, args.seed, args.device, command=command)
     print(f"distance {record['distance']:.3f} (floor {record['floor']:.3f}, {record['ratio']:.2f}x) "
           f"after {record['steps']:,} steps, {record['wall_time_s']:.0f} s")
     return 0
