@@ -72,7 +72,10 @@ def main() -> None:
     prefix = folder.relative_to(ROOT).as_posix() + "/"
     kept = {name: e for name, e in json.loads(MANIFEST.read_text())["generators"].items()
             if not e["file"].startswith(prefix) and name not in shipped}  # other folders' generators stay
-    generators = {**shipped, **kept} if "colour_dcgan" not in shipped else {**kept, **shipped}
+    order = [m.name for m in digit_league.METHODS]  # the league's rows in order, then the colour G
+    merged = {**kept, **shipped}
+    rank = {name: order.index(name) if name in order else len(order) for name in merged}
+    generators = {name: merged[name] for name in sorted(merged, key=rank.get)}
     MANIFEST.write_text(json.dumps({"generators": generators}, indent=1) + "\n")
     print(f"wrote {MANIFEST}: {', '.join(generators)}")
 

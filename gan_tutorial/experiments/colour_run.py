@@ -57,7 +57,7 @@ def config(steps: int, out: Path, seed: int, device: str) -> TrainConfig:
     return config.checkpointed(out / "work", every=500)
 
 
-def run(steps: int = 10_000, out: str | Path = OUT, data: str = "emoji_all", seed: int = 0, device: str = "auto",
+def run(steps: int = 6_000, out: str | Path = OUT, data: str = "emoji_all", seed: int = 0, device: str = "auto",
         snapshots: int = 10, command: str = "colour_run.run(...) in Python") -> dict:
     """Train (or resume) the colour DCGAN and write the run's files into ``out``; returns ``run.json``.
 
@@ -119,7 +119,7 @@ def _quantiles(d: torch.Tensor) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="colour_dcgan", description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--steps", type=int, default=6_000, help="generator steps (default 6,000)")
     p.add_argument("--data", default="emoji_all", help="emoji, emoji_all, or folder:PATH (any pictures)")
     p.add_argument("--out", default=OUT)
     p.add_argument("--seed", type=int, default=0)
