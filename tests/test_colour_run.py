@@ -58,5 +58,8 @@ def test_the_shipped_generator_makes_the_scored_samples(tmp_path, few_emoji, mon
         images = colour_run.to_uint8(G(z))
     diff = np.abs(images.astype(int) - np.load(tmp_path / "samples.npz")["scored"].astype(int))
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3  # the weights as shipped were the weights scored
+    with torch.no_grad():  # the last row of the samples over training: the same fixed codes as every other row
+        last = colour_run.to_uint8(G(colour_run.snapshot_codes()))
+    assert np.abs(last.astype(int) - np.load(tmp_path / "snapshots" / "step_00000003.npy").astype(int)).max() <= 1
     with pytest.raises(pretrained.ConfigError, match="ships its generator only"):
         pretrained.load("try", discriminator=True, root=tmp_path)

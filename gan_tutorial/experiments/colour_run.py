@@ -40,6 +40,11 @@ LATENT_DIM, WIDTH, SIZE, SNAPSHOT_SAMPLES = 100, 64, 64, 36
 OUT = "benchmarks/results/colour"
 
 
+def snapshot_codes() -> torch.Tensor:
+    """The fixed codes of the samples over training (``snapshots/``): ``(36, 100)``, seeded."""
+    return torch.randn(SNAPSHOT_SAMPLES, LATENT_DIM, generator=torch.Generator().manual_seed(7))
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """``(N, 3, H, W)`` in [-1, 1] -> ``uint8`` ``(N, H, W, 3)``."""
     return torch.round((x.float().clamp(-1, 1) + 1) * 127.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()
@@ -72,7 +77,7 @@ def run(steps: int = 6_000, out: str | Path = OUT, data: str = "emoji_all", seed
     cfg = config(steps, out, seed, str(resolve_device(device)))
     write_settings(out, {"data": data, "width": WIDTH, "latent_dim": LATENT_DIM, "image_size": SIZE,
                          **{k: v for k, v in cfg.as_dict().items() if k not in ("out", "resume", "device")}}, command)
-    z_show = torch.randn(SNAPSHOT_SAMPLES, LATENT_DIM, generator=torch.Generator().manual_seed(7))
+    z_show = snapshot_codes()
     every = max(cfg.log_every, steps // snapshots // cfg.log_every * cfg.log_every)
 
     def snapshot(state) -> None:
@@ -93,7 +98,8 @@ def finish(G, history, x_train, x_test, cfg: TrainConfig, data: str, out: Path) 
     z = torch.randn(len(x_test), LATENT_DIM, generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     scored = to_uint8(sample(G, z.to(next(G.parameters()).device)).cpu())
     np.savez_compressed(out / "samples.npz", scored=scored)
-    np.save(out / "snapshots" / f"step_{cfg.steps:08d}.npy", scored[:SNAPSHOT_SAMPLES])
+    last = to_uint8(sample(G, snapshot_codes().to(next(G.parameters()).device)).cpu())  # the fixed codes, at the end
+    np.save(out / "snapshots" / f"step_{cfg.steps:08d}.npy", last)
     fake = from_uint8(scored)
     score = colour_metric.colour_protocol(fake, x_test, x_train)
     _, nn_fake = colour_metric.nearest_neighbours(fake, x_train)
