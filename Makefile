@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 BUILD_BOOK := $(VENV)/bin/jupyter-book build . -W -n --keep-going
 CHROMIUM ?= /usr/bin/chromium
 BOOK_HTML ?= _build/html
+# pytest workers for the unit tests and the notebooks (pytest-xdist): one per core by default;
+# each notebook stays in one worker (--dist loadfile), its cells in order in one kernel.
+JOBS ?= auto
 
 .PHONY: venv train book test lint-workflows unit kernels notebooks book-strict browser clean
 
@@ -35,7 +38,7 @@ lint-workflows: venv
 
 unit: venv
 	$(PY) -m ruff check .
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(JOBS) tests
 
 # The tests that touch committed results and the digit metric, again under another processor's
 # kernels (AVX2 in ATen and oneDNN): a result that depends on the processor fails here, not on a
@@ -46,7 +49,8 @@ kernels: venv
 	ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -p no:cacheprovider $(KERNEL_TESTS)
 
 notebooks: venv
-	GAN_TUTORIAL_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book
+	GAN_TUTORIAL_QUICK=1 $(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
+	  -p no:cacheprovider book
 
 book-strict: venv
 	$(BUILD_BOOK) --all
